@@ -1,0 +1,23 @@
+"""Build what every front end shares, once: settings -> pipeline (warmed up) -> store (migrated) -> service."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.service import ChatService
+from core.pipeline import Pipeline
+from core.settings import Settings
+from db.store import Store
+
+log = logging.getLogger("moodtunes")
+
+
+def build_service(settings: Settings) -> ChatService:
+    """Raises MoodTunesError naming the file and the problem if the model, catalog or mood table is bad."""
+    pipeline = Pipeline.from_settings(settings)
+    pipeline.warm_up()
+    store = Store(settings.database_url, salt=settings.resolved_salt())
+    store.upgrade()
+    log.info("ready: model %s, %d tracks, database %s", pipeline.model_version, len(pipeline.recommender.catalog),
+             store.describe() if hasattr(store, "describe") else settings.database_url.split("://")[0])
+    return ChatService(pipeline, store, photos_per_minute=settings.photos_per_minute)

@@ -1,0 +1,131 @@
+"""Console chat: the bot in a terminal, through the same ChatService as Telegram and Discord."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Callable, TextIO
+
+from bot.service import STRATEGY_LABEL, Answer, ChatService
+from core.mood import MOODS
+
+PLATFORM = "console"
+CONSOLE_HELP = (
+    "Type the path of a photo to send it. Then:\n"
+    "  more              five more tracks for the last answer\n"
+    "  +N / -N           👍 or 👎 track N of the last answer (e.g. +2)\n"
+    "  lift / match      switch the last answer's strategy\n"
+    "  /mood [name]      pick a mood by hand\n"
+    "  /settings [match|uplift], /history, /mydata, /forgetme, /help, /quit"
+)
+
+
+class ConsoleChat:
+    """Turns typed lines into ChatService calls and answers into printed text."""
+
+    def __init__(self, service: ChatService, user: str, write: Callable[[str], None]) -> None:
+        self.service = service
+        self.user = user
+        self.write = write
+        self.last: Answer | None = None
+        self.confirming_forget = False
+
+    def show(self, answer: Answer) -> None:
+        self.write(answer.text)
+        if answer.kind == "tracks":
+            self.last = answer
+            hint = "more · +N/-N to vote"
+            if answer.other_strategy:
+                hint += f" · {'lift' if answer.other_strategy == 'uplift' else 'match'} to "\
+                        f"{STRATEGY_LABEL[answer.other_strategy].lower()}"
+            self.write(f"({hint})")
+        if answer.offer_moods:
+            self.write("Moods: " + ", ".join(MOODS) + " — e.g. /mood calm")
+
+    def handle(self, line: str) -> bool:
+        """Handle one typed line; False means quit."""
+        line = line.strip()
+        if not line:
+            return True
+        if self.confirming_forget:
+            self.confirming_forget = False
+            self.show(self.service.forget_me(PLATFORM, self.user, line.lower() in ("y", "yes")))
+            return True
+        command, _, argument = line.partition(" ")
+        lowered = command.lower()
+        if "/" in command[1:] or Path(line.strip("'\"")).expanduser().exists():
+            lowered = "<path>"  # an absolute path also starts with "/": it is a photo, not a command
+        if lowered in ("/quit", "/exit", "quit", "exit"):
+            return False
+        if lowered in ("/help", "/start", "help"):
+            self.write(self.service.help().text + "\n\n" + CONSOLE_HELP)
+        elif lowered == "/mood":
+            self.show(self.service.handle_mood(PLATFORM, self.user, argument or None))
+        elif lowered == "/settings":
+            if argument:
+                self.show(self.service.set_strategy(PLATFORM, self.user, argument.strip().lower()))
+            else:
+                self.write(self.service.settings_prompt(PLATFORM, self.user).text + " /settings match | /settings uplift")
+        elif lowered == "/history":
+            self.show(self.service.history(PLATFORM, self.user))
+        elif lowered == "/mydata":
+            self.show(self.service.my_data(PLATFORM, self.user))
+        elif lowered == "/forgetme":
+            self.write(self.service.forget_prompt().text + " Type yes to confirm.")
+            self.confirming_forget = True
+        elif lowered in ("more", "lift", "match"):
+            if self.last is None or self.last.event_id is None:
+                self.write("Send a photo or pick a /mood first.")
+            else:
+                strategy = {"lift": "uplift", "match": "match"}.get(lowered)
+                self.show(self.service.handle_more(PLATFORM, self.user, self.last.event_id, strategy))
+        elif line[0] in "+-" and line[1:].isdigit():
+            self.vote(int(line[1:]), 1 if line[0] == "+" else -1)
+        elif lowered.startswith("/"):
+            self.write(f"Unknown command {command}. /help lists what I understand.")
+        else:
+            self.send_photo(Path(line.strip("'\"")).expanduser())
+        return True
+
+    def vote(self, number: int, value: int) -> None:
+        if self.last is None or not 1 <= number <= len(self.last.tracks):
+            self.write("No such track in the last answer.")
+            return
+        track = self.last.tracks[number - 1]
+        self.write(self.service.handle_vote(PLATFORM, self.user, self.last.event_id, track.id, value))
+
+    def send_photo(self, path: Path) -> None:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            self.write(f"I can't open {path}. Type the path of a photo, or /help.")
+            return
+        self.show(self.service.handle_photo(PLATFORM, self.user, data))
+
+
+def chat_loop(service: ChatService, stdin: TextIO = sys.stdin, write: Callable[[str], None] = print,
+              user: str | None = None) -> None:
+    chat = ConsoleChat(service, user or getpass.getuser(), write)
+    write("MoodTunes console — send a selfie by typing its path. /help for more.")
+    interactive = stdin.isatty()
+    while True:
+        if interactive:
+            print("> ", end="", flush=True)
+        line = stdin.readline()
+        if not line or not chat.handle(line):
+            break
+    write("Bye!")
+
+
+def run_console() -> None:
+    from bot.app import build_service
+    from core.errors import MoodTunesError
+    from core.settings import get_settings
+
+    try:
+        service = build_service(get_settings())
+    except MoodTunesError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1)
+    chat_loop(service)

@@ -1,0 +1,1 @@
+"""The `moodtunes` command: one Typer app, one subcommand per job."""

@@ -1,0 +1,225 @@
+"""`moodtunes` console script: recommend, evaluate, chat, run, train, db, report."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter is not for users
+
+app = typer.Typer(help="MoodTunes: send a selfie, get five songs for your mood.", no_args_is_help=True,
+                  pretty_exceptions_show_locals=False)
+train_app = typer.Typer(help="Admin: retrain models.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+EXIT_BAD_INPUT = 2
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _pipeline(model_dir: Path | None = None):
+    from core.errors import MoodTunesError
+    from core.pipeline import Pipeline
+    from core.settings import get_settings
+
+    settings = get_settings()
+    if model_dir is not None:
+        settings = settings.model_copy(update={"model_dir": model_dir})
+    try:
+        return Pipeline.from_settings(settings)
+    except MoodTunesError as exc:
+        _fail(str(exc), 1)
+
+
+@app.command()
+def recommend(
+    photo: Annotated[Path, typer.Argument(help="a photo with a face (JPEG, PNG, WebP, BMP, GIF)")],
+    strategy: Annotated[Optional[str], typer.Option(help="match (music that fits) or uplift (music that lifts)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Find the face in PHOTO, read its emotion and recommend five tracks."""
+    from core.errors import ImageRejected
+    from core.mood import STRATEGIES
+
+    if strategy is not None and strategy not in STRATEGIES:
+        _fail(f"--strategy must be one of {', '.join(STRATEGIES)}")
+    try:
+        data = photo.read_bytes()
+    except OSError as exc:
+        _fail(f"{photo}: {exc.strerror or exc}")
+    pipeline = _pipeline()
+    try:
+        result = pipeline.recommend_photo(data, strategy)
+    except ImageRejected as exc:
+        _fail(f"{photo}: {exc}")
+    if as_json:
+        typer.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+        return
+    if not result.faces:
+        typer.echo("No face found in the photo.")
+        return
+    from bot.service import STRATEGY_LABEL, format_tracks
+
+    p = result.primary.prediction
+    typer.echo(f"Emotion: {p.emotion} ({p.confidence:.0%})" + (f" — largest of {len(result.faces)} faces"
+                                                                if len(result.faces) > 1 else ""))
+    typer.echo(f"Mood: {result.mood} · {STRATEGY_LABEL[result.strategy]}\n")
+    typer.echo(format_tracks(result.tracks))
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Option(help="folder of labelled faces: DIR/<emotion>/<image>")],
+    model: Annotated[Optional[Path], typer.Option(help="model folder (model.tflite + metadata.json) or a training run")] = None,
+    detect: Annotated[bool, typer.Option(help="run the face detector first (folders of whole photos)")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Accuracy, per-class recall and confusion matrix of the emotion model on a labelled folder."""
+    import numpy as np
+    from PIL import Image
+    from tqdm import tqdm
+
+    from core.dataset import labelled_images
+    from core.emotion import EmotionModel
+    from core.emotions import EMOTIONS
+    from core.errors import ImageRejected, MoodTunesError
+    from core.evaluation import evaluate_predictions
+    from core.intake import load_image
+    from core.settings import get_settings
+
+    settings = get_settings()
+    model_dir = model or settings.model_dir
+    if (model_dir / "model").is_dir() and not (model_dir / "model.tflite").exists():
+        model_dir = model_dir / "model"  # a training run's output folder
+    try:
+        classifier = EmotionModel(model_dir, threads=os.cpu_count() or 1)
+        items = labelled_images(data)
+    except (MoodTunesError, FileNotFoundError) as exc:
+        _fail(str(exc), 1)
+    if not items:
+        _fail(f"{data}: no images in folders named after the seven emotions", 1)
+    size = classifier.input_size
+    detector = None
+    if detect:
+        from core.faces import FaceDetector
+
+        detector = FaceDetector(max_side=settings.detect_max_side, min_face_size=settings.min_face_size, crop_size=size)
+    faces, labels, skipped = [], [], 0
+    for path, label in tqdm(items, desc="reading", disable=as_json or not sys.stderr.isatty()):
+        if detector is None:
+            with Image.open(path) as img:
+                faces.append(np.asarray(img.convert("L").resize((size, size), Image.Resampling.BILINEAR)))
+            labels.append(label)
+            continue
+        try:
+            found = detector.detect(load_image(path.read_bytes(), min_side=1))
+        except ImageRejected:
+            found = []
+        if not found:
+            skipped += 1  # counted as a miss below, so accuracy is over every photo
+            faces.append(None)
+        else:
+            faces.append(found[0].pixels)
+        labels.append(label)
+    have = [i for i, f in enumerate(faces) if f is not None]
+    predicted = np.full(len(labels), -1)
+    if have:
+        probs = classifier.predict_many(np.stack([faces[i] for i in have]))
+        predicted[have] = probs.argmax(axis=1)
+    # A photo where no face was found counts as wrong: it is put in the true class's row with no column.
+    report = evaluate_predictions(np.asarray(labels)[predicted >= 0], predicted[predicted >= 0])
+    payload = report.as_dict()
+    if detect:
+        payload["accuracy"] = float(np.trace(np.asarray(report.confusion)) / len(labels))
+        payload["n"] = len(labels)
+        payload["no_face"] = skipped
+    payload["model_version"] = classifier.version
+    if as_json:
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    typer.echo(f"model {classifier.version} on {data}: accuracy {payload['accuracy']:.4f} over {payload['n']} images"
+               + (f" ({skipped} without a detected face)" if detect else ""))
+    typer.echo("recall: " + ", ".join(f"{e} {payload['per_class'][e]:.3f}" for e in EMOTIONS))
+    typer.echo("confusion (rows true, columns predicted):")
+    typer.echo("          " + " ".join(f"{e[:7]:>8}" for e in EMOTIONS))
+    for e, row in zip(EMOTIONS, report.confusion):
+        typer.echo(f"{e:>9} " + " ".join(f"{v:>8}" for v in row))
+
+
+@app.command()
+def chat() -> None:
+    """Console chat that behaves like the bot: type a photo path, /mood happy, more, /help."""
+    from bot.console import run_console
+
+    _configure_logging()
+    run_console()
+
+
+@app.command()
+def run(
+    webhook: Annotated[Optional[str], typer.Option(help="Telegram webhook URL (needs TELEGRAM_WEBHOOK_SECRET)")] = None,
+) -> None:
+    """Start every adapter whose token is set (TELEGRAM_TOKEN, DISCORD_TOKEN); the console chat when none is."""
+    from bot.run import run_adapters
+
+    _configure_logging()
+    raise typer.Exit(run_adapters(webhook_url=webhook))
+
+
+@train_app.command("emotion")
+def train_emotion(
+    data: Annotated[Path, typer.Option(help="DIR/<split>/<emotion>/* or fer2013.csv")] = Path("../shared/data/fer2013"),
+    arch: Annotated[str, typer.Option(help="default, custom-cnn, vgg16, vgg19 or resnet50v2")] = "default",
+    out: Annotated[Path, typer.Option(help="run folder: checkpoints, curves, exported model")] = Path("runs/default"),
+    epochs: Annotated[Optional[int], typer.Option()] = None,
+    input_size: Annotated[Optional[int], typer.Option("--input-size")] = None,
+    weights: Annotated[str, typer.Option(help="imagenet or none")] = "none",
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size")] = None,
+    resume: Annotated[Optional[Path], typer.Option(help="a run folder (or its checkpoint.keras) to continue")] = None,
+    max_train_images: Annotated[Optional[int], typer.Option(help="train on a random subset (smoke tests)")] = None,
+) -> None:
+    """Train (or resume) an emotion model; the best val epoch is exported to OUT/model."""
+    from training.train_emotion import ARCHITECTURES, TrainConfig, default_config, train
+
+    if arch not in ARCHITECTURES:
+        _fail(f"--arch must be one of {', '.join(ARCHITECTURES)}")
+    if weights not in ("imagenet", "none"):
+        _fail("--weights must be imagenet or none")
+    config = default_config(arch, data=str(data), out=str(out), weights=weights)
+    for name, value in (("epochs", epochs), ("input_size", input_size), ("batch_size", batch_size),
+                        ("max_train_images", max_train_images)):
+        if value is not None:
+            setattr(config, name, value)
+    try:
+        folder = train(config, resume=resume)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        _fail(str(exc), 1)
+    typer.echo(f"model written to {folder}")
+
+
+def _configure_logging() -> None:
+    from core.settings import get_settings
+
+    logging.basicConfig(level=get_settings().log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs request URLs at INFO, and Telegram URLs carry the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _mount_optional() -> None:
+    from cli.db_commands import db_app, report_app
+
+    app.add_typer(db_app, name="db")
+    app.add_typer(report_app, name="report")
+
+
+_mount_optional()

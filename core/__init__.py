@@ -1,0 +1,1 @@
+"""MoodTunes core: photo -> faces -> emotion -> mood -> tracks. Imports no chat library and no database."""

@@ -1,0 +1,24 @@
+"""Labelled evaluation folders: ``DIR/<emotion>/<image>``, both Kaggle spellings, other classes skipped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.emotions import EMOTIONS, canonical_emotion
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"}
+
+
+def labelled_images(folder: Path) -> list[tuple[Path, int]]:
+    """(path, label index) for every image under a recognised emotion folder, in a stable order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: not a folder")
+    items: list[tuple[Path, int]] = []
+    for class_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+        emotion = canonical_emotion(class_dir.name)
+        if emotion is None:
+            continue
+        label = EMOTIONS.index(emotion)
+        items += [(p, label) for p in sorted(class_dir.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+    return items

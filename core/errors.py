@@ -1,0 +1,47 @@
+"""Typed errors of the core. Adapters turn each into a friendly sentence via core.messages."""
+
+from __future__ import annotations
+
+
+class MoodTunesError(Exception):
+    """Base of every error the core raises on purpose."""
+
+
+class ImageRejected(MoodTunesError):
+    """The bytes we were given cannot be used as a photo."""
+
+
+class EmptyImage(ImageRejected):
+    """Zero bytes."""
+
+
+class NotAnImage(ImageRejected):
+    """The bytes are not an image format we read (JPEG, PNG, WebP, BMP, GIF)."""
+
+
+class TruncatedImage(ImageRejected):
+    """The header is fine but the image data is cut short or corrupt."""
+
+
+class ImageTooLarge(ImageRejected):
+    """More bytes than the configured limit."""
+
+
+class TooManyPixels(ImageRejected):
+    """Width x height over the pixel limit (decompression-bomb guard); never decoded."""
+
+
+class ImageTooSmall(ImageRejected):
+    """Too few pixels to hold a face."""
+
+
+class UnknownMood(MoodTunesError):
+    """A mood name that is not in the catalog."""
+
+
+class CatalogError(MoodTunesError):
+    """The track catalog is missing or invalid; the message names the row and column."""
+
+
+class ModelError(MoodTunesError):
+    """The emotion model folder is missing, incomplete or does not match its metadata."""

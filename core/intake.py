@@ -1,0 +1,64 @@
+"""Image intake: bytes in, an upright RGB PIL image out, or a typed ImageRejected. Never touches disk."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from core.errors import EmptyImage, ImageTooLarge, ImageTooSmall, NotAnImage, TooManyPixels, TruncatedImage
+
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF")  # JPEG covers multi-picture (MPO) phone photos
+
+
+def load_image(data: bytes, *, max_bytes: int = 20 * 1024 * 1024, max_pixels: int = 40_000_000,
+               min_side: int = 32) -> Image.Image:
+    """Decode photo bytes into an RGB image with EXIF orientation applied.
+
+    The dimensions are read from the header and checked before any pixel is decoded, so a
+    decompression bomb is refused without being expanded.
+    """
+    if not data:
+        raise EmptyImage("the file is empty")
+    if len(data) > max_bytes:
+        raise ImageTooLarge(f"{len(data)} bytes is over the {max_bytes}-byte limit")
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own bomb warning; our pixel limit below is the one that decides.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+    except Image.DecompressionBombError as exc:
+        raise TooManyPixels(str(exc)) from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise NotAnImage("not a JPEG, PNG, WebP, BMP or GIF image") from exc
+
+    width, height = image.size
+    if width * height > max_pixels:
+        raise TooManyPixels(f"{width}x{height} is over the {max_pixels}-pixel limit")
+    if min(width, height) < min_side:
+        raise ImageTooSmall(f"{width}x{height} is smaller than {min_side} pixels on a side")
+    try:
+        image.seek(0)  # GIF / WebP animations: the first frame
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        return _to_rgb(image)
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise TruncatedImage("the image data is cut short or corrupt") from exc
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Flatten any mode (palette, CMYK, 16-bit, alpha) onto RGB; transparency becomes white."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit greyscale: scale to 8 bits instead of clipping to white.
+        import numpy as np
+
+        array = np.asarray(image, dtype=np.float64)
+        peak = array.max() or 1.0
+        scale = 255.0 / (65535.0 if peak > 255 else max(peak, 255.0))
+        return Image.fromarray((array * scale).clip(0, 255).astype("uint8"), "L").convert("RGB")
+    return image.convert("RGB")

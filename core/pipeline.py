@@ -1,0 +1,149 @@
+"""The one MoodTunes pipeline every front end calls: photo bytes -> faces -> emotion -> mood -> tracks."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.emotion import EmotionModel, EmotionPrediction
+from core.errors import UnknownMood
+from core.faces import FaceDetector
+from core.intake import load_image
+from core.mood import STRATEGIES, MoodMap, MoodTarget, canonical_mood
+from core.recommender import Recommendation, Recommender, Track
+from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    box: tuple[int, int, int, int]
+    detector_confidence: float
+    prediction: EmotionPrediction
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    """What a photo gave: every face (largest first), the mood chosen from the largest, and the tracks."""
+
+    faces: tuple[FaceResult, ...]
+    strategy: str
+    target: MoodTarget | None
+    tracks: tuple[Track, ...]
+    exhausted: bool = False
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def primary(self) -> FaceResult | None:
+        return self.faces[0] if self.faces else None
+
+    @property
+    def emotion(self) -> str | None:
+        return self.primary.prediction.emotion if self.primary else None
+
+    @property
+    def mood(self) -> str | None:
+        return self.target.mood if self.target else None
+
+    def as_json(self) -> dict:
+        """The `moodtunes recommend --json` contract."""
+        primary = self.primary
+        return {
+            "faces": len(self.faces),
+            "emotion": primary.prediction.emotion if primary else None,
+            "confidence": round(primary.prediction.confidence, 4) if primary else None,
+            "probabilities": primary.prediction.as_dict() if primary else None,
+            "mood": self.mood,
+            "strategy": self.strategy,
+            "tracks": [t.as_dict() for t in self.tracks],
+            "all_faces": [
+                {"box": list(f.box), "emotion": f.prediction.emotion, "confidence": round(f.prediction.confidence, 4)}
+                for f in self.faces
+            ],
+        }
+
+
+class Pipeline:
+    """Holds the heavy objects (detector, model, KNN index), built once and passed in."""
+
+    def __init__(self, *, detector: FaceDetector, model: EmotionModel, mood_map: MoodMap, recommender: Recommender,
+                 settings: Settings) -> None:
+        self.detector = detector
+        self.model = model
+        self.mood_map = mood_map
+        self.recommender = recommender
+        self.settings = settings
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Pipeline:
+        """Build every part; a missing or invalid model, catalog or mood table raises a precise error."""
+        recommender = Recommender.from_csv(settings.catalog_path)
+        mood_map = MoodMap.load(settings.mood_map_path)
+        model = EmotionModel(settings.model_dir, threads=settings.inference_threads)
+        detector = FaceDetector(max_side=settings.detect_max_side, min_face_size=settings.min_face_size,
+                                crop_size=model.input_size)
+        return cls(detector=detector, model=model, mood_map=mood_map, recommender=recommender, settings=settings)
+
+    @property
+    def model_version(self) -> str:
+        return self.model.version
+
+    def warm_up(self) -> None:
+        """Run every stage once so the first user does not pay for graph tracing and allocation."""
+        from PIL import Image
+
+        self.detector.detect(Image.new("RGB", (160, 160), (128, 128, 128)))
+        self.model.predict_proba(np.zeros((1, self.model.input_size, self.model.input_size), np.uint8))
+
+    def analyze(self, data: bytes, timings: dict[str, float] | None = None) -> tuple[FaceResult, ...]:
+        """Faces with their emotions, largest first. Raises ImageRejected for unusable bytes."""
+        timings = {} if timings is None else timings
+        s = self.settings
+        started = time.perf_counter()
+        image = load_image(data, max_bytes=s.max_image_bytes, max_pixels=s.max_image_pixels, min_side=s.min_image_side)
+        timings["decode"] = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        crops = self.detector.detect(image)
+        timings["detect_align"] = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        predictions = self.model.predict(np.stack([c.pixels for c in crops])) if crops else []
+        timings["classify"] = (time.perf_counter() - started) * 1000
+        return tuple(FaceResult(c.box, c.confidence, p) for c, p in zip(crops, predictions))
+
+    def recommend_photo(self, data: bytes, strategy: str | None = None, *, exclude: frozenset[str] = frozenset(),
+                        liked_ids: tuple[str, ...] = ()) -> PhotoResult:
+        strategy = self._strategy(strategy)
+        timings: dict[str, float] = {}
+        faces = self.analyze(data, timings)
+        if not faces:
+            return PhotoResult(faces=(), strategy=strategy, target=None, tracks=(), timings_ms=timings)
+        started = time.perf_counter()
+        target, recommendation = self.recommend_probabilities(
+            faces[0].prediction.probabilities, strategy, exclude=exclude, liked_ids=liked_ids)
+        timings["recommend"] = (time.perf_counter() - started) * 1000
+        return PhotoResult(faces=faces, strategy=strategy, target=target, tracks=recommendation.tracks,
+                           exhausted=recommendation.exhausted, timings_ms=timings)
+
+    def recommend_probabilities(self, probabilities, strategy: str | None = None, *,
+                                exclude: frozenset[str] = frozenset(),
+                                liked_ids: tuple[str, ...] = ()) -> tuple[MoodTarget, Recommendation]:
+        """Tracks for a stored probability vector (used for "More" and strategy switches, photo long gone)."""
+        target = self.mood_map.target(probabilities, self._strategy(strategy))
+        return target, self.recommender.recommend(target.mood, target=target, k=self.settings.tracks_per_answer,
+                                                  exclude=exclude, liked_ids=liked_ids)
+
+    def recommend_mood(self, mood: str, *, exclude: frozenset[str] = frozenset(),
+                       liked_ids: tuple[str, ...] = ()) -> Recommendation:
+        """Tracks for a mood picked by hand (``/mood sad``)."""
+        canonical = canonical_mood(mood)
+        if canonical is None or canonical not in self.recommender.moods:
+            raise UnknownMood(f"unknown mood {mood!r}")
+        return self.recommender.recommend(canonical, k=self.settings.tracks_per_answer, exclude=exclude,
+                                          liked_ids=liked_ids)
+
+    def _strategy(self, strategy: str | None) -> str:
+        strategy = strategy or self.settings.default_strategy
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}")
+        return strategy

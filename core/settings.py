@@ -1,0 +1,75 @@
+"""The one settings object: every configurable value, read from the environment and a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The Kaggle catalog is never committed; by default it is read from the shared data folder beside the checkout.
+DEFAULT_CATALOG = PROJECT_ROOT.parent / "shared" / "data" / "music" / "data_moods.csv"
+DEFAULT_MODEL_DIR = PROJECT_ROOT / "models" / "emotion"
+DEFAULT_MOOD_MAP = Path(__file__).resolve().parent / "moods.toml"
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+
+Strategy = Literal["match", "uplift"]
+
+
+class Settings(BaseSettings):
+    """MoodTunes configuration. Every field maps to the upper-case environment variable of its name."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Core pipeline.
+    catalog_path: Path = Field(DEFAULT_CATALOG, description="Spotify tracks CSV with the data_moods.csv columns")
+    model_dir: Path = Field(DEFAULT_MODEL_DIR, description="folder with model.tflite and metadata.json")
+    mood_map_path: Path = Field(DEFAULT_MOOD_MAP, description="TOML table: emotion -> mood per strategy")
+    default_strategy: Strategy = "match"
+    tracks_per_answer: int = Field(5, ge=1, le=20)
+    max_image_bytes: int = Field(20 * 1024 * 1024, ge=1)
+    max_image_pixels: int = Field(40_000_000, ge=1)
+    min_image_side: int = Field(32, ge=1, description="smaller images cannot hold a detectable face")
+    detect_max_side: int = Field(480, ge=64, description="photos are downscaled to this before face detection")
+    min_face_size: int = Field(20, ge=12, description="smallest face side in pixels, after downscaling")
+    inference_threads: int = Field(1, ge=1)
+
+    # Storage.
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""  # empty: SQLite file in data_dir
+    user_id_salt: SecretStr = SecretStr("")  # empty: a random salt kept in data_dir
+
+    # Chat adapters.
+    telegram_token: SecretStr = SecretStr("")
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    telegram_webhook_secret: SecretStr = SecretStr("")
+    discord_token: SecretStr = SecretStr("")
+    discord_api_base_url: str = "https://discord.com/api/v10"
+    photos_per_minute: int = Field(10, ge=1, description="per-user flood limit")
+    log_level: str = "INFO"
+
+    def model_post_init(self, __context) -> None:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'moodtunes.sqlite3').resolve()}"
+
+    def resolved_salt(self) -> str:
+        """The salt for hashing user ids: from the environment, else created once under data_dir."""
+        if self.user_id_salt.get_secret_value():
+            return self.user_id_salt.get_secret_value()
+        salt_file = self.data_dir / "user_id_salt"
+        if not salt_file.is_file():
+            import secrets
+
+            salt_file.parent.mkdir(parents=True, exist_ok=True)
+            salt_file.write_text(secrets.token_hex(32))
+            salt_file.chmod(0o600)
+        return salt_file.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

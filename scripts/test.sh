@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up (first time) and run the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test
+export TF_CPP_MIN_LOG_LEVEL=3
+exec .venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,110 @@
+"""The `moodtunes` command's contract: JSON keys and types, exit codes, evaluate's report."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from core.emotions import EMOTIONS
+from tests.conftest import FER_ROOT
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def photo(tmp_path, astronaut_jpeg):
+    path = tmp_path / "selfie.jpg"
+    path.write_bytes(astronaut_jpeg)
+    return path
+
+
+def test_recommend_json_contract(photo):
+    result = runner.invoke(app, ["recommend", str(photo), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert {"faces", "emotion", "confidence", "probabilities", "mood", "strategy", "tracks"} <= payload.keys()
+    assert payload["faces"] == 1 and payload["emotion"] in EMOTIONS
+    assert isinstance(payload["confidence"], float) and 0 < payload["confidence"] <= 1
+    assert list(payload["probabilities"]) == list(EMOTIONS)
+    assert payload["strategy"] == "match"
+    assert len(payload["tracks"]) == 5
+    for track in payload["tracks"]:
+        assert set(track) == {"name", "artist", "album", "id", "spotify_url"}
+        assert track["spotify_url"] == f"https://open.spotify.com/track/{track['id']}"
+
+
+def test_recommend_uplift_strategy(photo):
+    payload = json.loads(runner.invoke(app, ["recommend", str(photo), "--json", "--strategy", "uplift"]).stdout)
+    assert payload["strategy"] == "uplift"
+
+
+def test_recommend_no_face_is_exit_0(tmp_path, coffee_jpeg):
+    path = tmp_path / "coffee.jpg"
+    path.write_bytes(coffee_jpeg)
+    result = runner.invoke(app, ["recommend", str(path), "--json"])
+    assert result.exit_code == 0
+    payload = json.loads(result.stdout)
+    assert payload["faces"] == 0 and payload["emotion"] is None and payload["tracks"] == []
+
+
+def test_recommend_unreadable_input_is_exit_2(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("not a photo")
+    result = runner.invoke(app, ["recommend", str(path), "--json"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0 and "error:" in result.stderr
+    missing = runner.invoke(app, ["recommend", str(tmp_path / "missing.jpg")])
+    assert missing.exit_code == 2
+
+
+def test_recommend_human_output(photo):
+    result = runner.invoke(app, ["recommend", str(photo)])
+    assert result.exit_code == 0
+    assert result.stdout.count("https://open.spotify.com/track/") == 5
+
+
+def test_evaluate_accepts_both_spellings_and_skips_other_classes(tmp_path):
+    # A small real evaluation folder: 6 faces per class; two classes in Kaggle's other spelling, plus a stray class.
+    spelled = {"disgust": "disgusted", "fear": "fearful", "surprise": "surprised"}
+    for emotion in EMOTIONS:
+        target = tmp_path / spelled.get(emotion, emotion)
+        target.mkdir()
+        for path in sorted((FER_ROOT / "val" / emotion).iterdir())[:6]:
+            shutil.copy(path, target / path.name)
+    (tmp_path / "contempt").mkdir()
+    shutil.copy(next((FER_ROOT / "val" / "happy").iterdir()), tmp_path / "contempt" / "x.jpg")
+    result = runner.invoke(app, ["evaluate", "--data", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["n"] == 42
+    assert set(payload["per_class"]) == set(EMOTIONS)
+    confusion = payload["confusion"]
+    assert len(confusion) == 7 and all(len(row) == 7 for row in confusion)
+    assert all(sum(row) == 6 for row in confusion)  # rows are true classes
+    assert payload["accuracy"] == pytest.approx(sum(confusion[i][i] for i in range(7)) / 42)
+
+
+def test_evaluate_with_detection_on_whole_photos(tmp_path, astronaut_jpeg, coffee_jpeg):
+    (tmp_path / "happy").mkdir()
+    (tmp_path / "happy" / "astronaut.jpg").write_bytes(astronaut_jpeg)
+    (tmp_path / "happy" / "coffee.jpg").write_bytes(coffee_jpeg)
+    result = runner.invoke(app, ["evaluate", "--data", str(tmp_path), "--detect", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["n"] == 2 and payload["no_face"] == 1
+    assert sum(map(sum, payload["confusion"])) == 1
+
+
+def test_installed_console_script_runs(photo):
+    """The real `moodtunes` entry point, as a user runs it."""
+    exe = shutil.which("moodtunes") or os.path.join(os.path.dirname(sys.executable), "moodtunes")
+    done = subprocess.run([exe, "recommend", str(photo), "--json"], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["tracks"]) == 5

@@ -1,0 +1,124 @@
+"""Image intake on real photos and real malformed bytes."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from PIL import Image
+
+from core import errors
+from core.intake import load_image
+from tests.conftest import encode
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "BMP", "GIF"])
+def test_accepts_common_formats_as_rgb(astronaut_image, fmt):
+    image = load_image(encode(astronaut_image, fmt))
+    assert image.mode == "RGB"
+    assert image.size == astronaut_image.size
+
+
+def test_gif_first_frame(astronaut_image):
+    frames = [astronaut_image, Image.new("RGB", astronaut_image.size, (255, 0, 0))]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100)
+    first = np.asarray(load_image(buffer.getvalue()), dtype=float)
+    # The first frame is the astronaut, not the solid red second frame.
+    assert first[..., 1].mean() > 40 and abs(first[..., 0].mean() - 255) > 50
+
+
+def test_exif_orientation_is_applied(astronaut_image):
+    wide = astronaut_image.resize((600, 400))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated; viewers turn it 90 degrees clockwise
+    image = load_image(encode(wide, "JPEG", exif=exif.tobytes()))
+    assert image.size == (400, 600)
+
+
+def test_transparency_becomes_white():
+    rgba = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    assert load_image(encode(rgba, "PNG")).getpixel((5, 5)) == (255, 255, 255)
+
+
+def test_cmyk_and_16_bit_and_grey(astronaut_image):
+    assert load_image(encode(astronaut_image.convert("CMYK"), "JPEG")).mode == "RGB"
+    sixteen = Image.fromarray(np.asarray(astronaut_image.convert("L"), dtype=np.uint16) * 257)
+    assert sixteen.mode == "I;16"
+    rgb = np.asarray(load_image(encode(sixteen, "PNG")))
+    assert 50 < rgb.mean() < 200  # scaled to 8 bits, not clipped to white
+    assert load_image(encode(astronaut_image.convert("L"), "JPEG")).mode == "RGB"
+
+
+def test_empty_bytes():
+    with pytest.raises(errors.EmptyImage):
+        load_image(b"")
+
+
+def test_not_an_image():
+    with pytest.raises(errors.NotAnImage):
+        load_image(b"%PDF-1.7\n" + b"x" * 1000)
+
+
+def test_truncated_jpeg(astronaut_jpeg):
+    with pytest.raises(errors.TruncatedImage):
+        load_image(astronaut_jpeg[: len(astronaut_jpeg) // 2])
+
+
+def test_too_many_bytes(astronaut_jpeg):
+    with pytest.raises(errors.ImageTooLarge):
+        load_image(astronaut_jpeg, max_bytes=len(astronaut_jpeg) - 1)
+
+
+def test_too_small():
+    with pytest.raises(errors.ImageTooSmall):
+        load_image(encode(Image.new("RGB", (1, 1)), "PNG"))
+
+
+def _bomb_png(width: int, height: int) -> bytes:
+    """A valid PNG header claiming width x height, with a tiny compressed body."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (width + 1) * 64, 9)  # only a few rows: decoding would need far more
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+def test_decompression_bomb_is_refused_before_decoding():
+    bomb = _bomb_png(20_000, 20_000)  # 400 megapixels in a file of a few hundred bytes
+    assert len(bomb) < 10_000
+    with pytest.raises(errors.TooManyPixels):
+        load_image(bomb)
+
+
+def test_pixel_limit_is_configurable(astronaut_jpeg):
+    with pytest.raises(errors.TooManyPixels):
+        load_image(astronaut_jpeg, max_pixels=512 * 512 - 1)
+
+
+@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=4096))
+def test_random_bytes_only_raise_typed_errors(data):
+    try:
+        load_image(data)
+    except errors.ImageRejected:
+        pass
+
+
+@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_mutated_photos_only_raise_typed_errors(astronaut_jpeg, data):
+    raw = bytearray(astronaut_jpeg[:6000])
+    for _ in range(data.draw(st.integers(1, 20))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(1, len(raw)))
+    try:
+        image = load_image(bytes(raw[:cut]))
+        assert image.mode == "RGB"
+    except errors.ImageRejected:
+        pass

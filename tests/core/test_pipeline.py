@@ -1,0 +1,52 @@
+"""The whole pipeline on real photos: bytes in, faces/emotion/mood/tracks out."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.emotions import EMOTIONS
+from core.errors import NotAnImage, UnknownMood
+from core.mood import MOODS
+
+
+def test_astronaut_gives_one_face_and_five_spotify_links(pipeline, astronaut_jpeg):
+    result = pipeline.recommend_photo(astronaut_jpeg)
+    assert len(result.faces) == 1
+    assert result.emotion in EMOTIONS
+    assert result.mood in MOODS
+    assert len(result.tracks) == 5
+    assert all(t.spotify_url.startswith("https://open.spotify.com/track/") for t in result.tracks)
+    # The mood shown is the one the table gives for these probabilities.
+    assert result.mood == pipeline.mood_map.target(result.primary.prediction.probabilities, "match").mood
+    assert set(result.timings_ms) == {"decode", "detect_align", "classify", "recommend"}
+
+
+@pytest.mark.parametrize("fixture", ["coffee_jpeg", "chelsea_jpeg"])
+def test_no_face_is_a_result_not_an_error(pipeline, fixture, request):
+    result = pipeline.recommend_photo(request.getfixturevalue(fixture))
+    assert result.faces == () and result.tracks == () and result.emotion is None
+    assert result.as_json()["faces"] == 0
+
+
+def test_strategies_differ_for_the_same_probabilities(pipeline):
+    sad = [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    matched, _ = pipeline.recommend_probabilities(sad, "match")
+    lifted, _ = pipeline.recommend_probabilities(sad, "uplift")
+    assert matched.mood == "Sad" and lifted.mood != "Sad"
+
+
+def test_exclusions_are_respected(pipeline, astronaut_jpeg):
+    first = pipeline.recommend_photo(astronaut_jpeg)
+    again = pipeline.recommend_photo(astronaut_jpeg, exclude=frozenset(t.id for t in first.tracks))
+    assert not {t.id for t in first.tracks} & {t.id for t in again.tracks}
+
+
+def test_bad_bytes_raise_typed_error(pipeline):
+    with pytest.raises(NotAnImage):
+        pipeline.recommend_photo(b"hello, not a photo")
+
+
+def test_manual_mood(pipeline):
+    assert len(pipeline.recommend_mood("sad").tracks) == 5
+    with pytest.raises(UnknownMood):
+        pipeline.recommend_mood("grumpy")

@@ -1,0 +1,60 @@
+"""``moodtunes db upgrade`` and ``moodtunes report feedback`` through Typer's CliRunner."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from cli.db_commands import db_app, report_app
+from db.store import Store
+
+from .conftest import SALT
+from .seed import seed_feedback
+
+runner = CliRunner()
+
+
+def tables(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_db_upgrade(db_url: str) -> None:
+    result = runner.invoke(db_app, ["upgrade", "--url", db_url])
+    assert result.exit_code == 0, result.output
+    assert "schema is up to date" in result.output
+    assert {"users", "recommendation_events", "feedback", "alembic_version"} <= tables(db_url)
+
+
+def test_report_feedback_with_plot(db_url: str, tmp_path) -> None:
+    assert runner.invoke(db_app, ["upgrade", "--url", db_url]).exit_code == 0
+    with Store(db_url, salt=SALT) as store:
+        seed_feedback(store)
+    png = tmp_path / "feedback.png"
+    result = runner.invoke(report_app, ["feedback", "--url", db_url, "--plot", str(png)])
+    assert result.exit_code == 0, result.output
+    assert ["happy", "2", "2", "4", "50.0%"] in [line.split() for line in result.output.splitlines()]
+    assert f"plot written to {png}" in result.output
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_report_on_an_unmigrated_database_says_what_to_do(tmp_path) -> None:
+    result = runner.invoke(report_app, ["feedback", "--url", f"sqlite:///{tmp_path / 'new.sqlite3'}"])
+    assert result.exit_code == 1
+    assert "moodtunes db upgrade" in result.output
+
+
+def test_default_url_comes_from_the_settings(monkeypatch, tmp_path) -> None:
+    import core.settings
+
+    url = f"sqlite:///{tmp_path / 'from-settings.sqlite3'}"
+    fake = core.settings.Settings(_env_file=None, data_dir=tmp_path, database_url=url)
+    monkeypatch.setattr(core.settings, "get_settings", lambda: fake)
+    assert runner.invoke(db_app, ["upgrade"]).exit_code == 0
+    assert "feedback" in tables(url)
+    result = runner.invoke(report_app, ["feedback"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("(no votes)") == 4

@@ -1,0 +1,1 @@
+"""Admin scripts: retrain the emotion model, rebuild the track index."""
