@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +43,7 @@ def aligned_crop(image: Image.Image, center: tuple[float, float], side: float, a
 
 
 class FaceDetector:
-    """MTCNN face detector. Build once; ``detect`` is thread-compatible but not re-entrant, call it serially."""
+    """MTCNN face detector. Build once; safe to call from several threads (calls take turns)."""
 
     def __init__(self, *, max_side: int = 480, min_face_size: int = 20, crop_size: int = 48) -> None:
         from mtcnn import MTCNN
@@ -51,6 +52,7 @@ class FaceDetector:
         self.max_side = max_side
         self.min_face_size = min_face_size
         self.crop_size = crop_size
+        self._lock = threading.Lock()
 
     def detect(self, image: Image.Image) -> list[FaceCrop]:
         """All faces in an RGB image, largest first. No face: an empty list."""
@@ -58,7 +60,8 @@ class FaceDetector:
         small = image if scale == 1.0 else image.resize(
             (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR
         )
-        found = self._mtcnn.detect_faces(np.asarray(small), min_face_size=self.min_face_size)
+        with self._lock:
+            found = self._mtcnn.detect_faces(np.asarray(small), min_face_size=self.min_face_size)
         faces: list[FaceCrop] = []
         for face in found:
             if float(face["confidence"]) < MIN_CONFIDENCE:
