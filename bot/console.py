@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import sys
 from pathlib import Path
 from typing import Callable, TextIO
 
 from bot.service import STRATEGY_LABEL, Answer, ChatService
+from core import messages
 from core.mood import MOODS
+
+log = logging.getLogger("moodtunes.console")
 
 PLATFORM = "console"
 CONSOLE_HELP = (
@@ -44,7 +48,15 @@ class ConsoleChat:
             self.write("Moods: " + ", ".join(MOODS) + " — e.g. /mood calm")
 
     def handle(self, line: str) -> bool:
-        """Handle one typed line; False means quit."""
+        """Handle one typed line; False means quit. An unexpected error is logged and answered, never fatal."""
+        try:
+            return self._handle(line)
+        except Exception:
+            log.exception("console chat: unexpected error")
+            self.write(messages.SOMETHING_WENT_WRONG)
+            return True
+
+    def _handle(self, line: str) -> bool:
         line = line.strip()
         if not line:
             return True

@@ -11,6 +11,8 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from core import messages
 from core.errors import ImageRejected, UnknownMood
 from core.mood import MOODS, STRATEGIES
@@ -30,6 +32,8 @@ HELP = (
     "Press 👍 or 👎 on a song: I'll remember, and never play you a song you disliked again."
 )
 STRATEGY_LABEL = {"match": "Match my mood", "uplift": "Lift me up"}
+NOT_SAVED = "(I couldn't save this answer just now, so its buttons are off — the songs are still yours.)"
+VOTE_NOT_SAVED = "I couldn't save your vote just now — please press it again in a moment."
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,15 @@ class ChatService:
     def handle_photo(self, platform: str, user: str, data: bytes) -> Answer:
         if not self.flood.allow(platform, str(user)):
             return Answer("info", messages.TOO_MANY_PHOTOS)
-        user_id = self._user(platform, user)
-        strategy = self._strategy(user_id)
-        disliked, liked = self._taste(user_id)
+        try:
+            user_id: int | None = self._user(platform, user)
+            strategy = self._strategy(user_id)
+            disliked, liked = self._taste(user_id)
+        except SQLAlchemyError as exc:
+            # The database is down or locked past its retries: still answer, just without personalisation.
+            log.error("storage unavailable, answering %s photo without history: %s", platform, exc)
+            user_id, strategy = None, self.pipeline.settings.default_strategy
+            disliked, liked = frozenset(), ()
         try:
             result = self.pipeline.recommend_photo(data, strategy, exclude=disliked, liked_ids=liked)
         except ImageRejected as exc:
@@ -109,10 +119,15 @@ class ChatService:
         if not result.faces:
             return Answer("no_face", messages.NO_FACE, offer_moods=True)
         prediction = result.primary.prediction
-        event_id = self.store.record_event(
-            user_id, source="photo", emotion=prediction.emotion, probabilities=prediction.as_dict(),
-            mood=result.mood, strategy=strategy, model_version=self.pipeline.model_version,
-            faces=len(result.faces), track_ids=[t.id for t in result.tracks])
+        event_id = None
+        if user_id is not None:
+            try:
+                event_id = self.store.record_event(
+                    user_id, source="photo", emotion=prediction.emotion, probabilities=prediction.as_dict(),
+                    mood=result.mood, strategy=strategy, model_version=self.pipeline.model_version,
+                    faces=len(result.faces), track_ids=[t.id for t in result.tracks])
+            except SQLAlchemyError as exc:
+                log.error("could not store a %s recommendation event: %s", platform, exc)
         lines = [f"{messages.EMOJI[prediction.emotion]} You look {prediction.emotion} "
                  f"({prediction.confidence:.0%} sure)."]
         if len(result.faces) > 1:
@@ -120,6 +135,8 @@ class ChatService:
             lines.append(f"I found {len(result.faces)} faces and used the largest one (the others look: {others}).")
         lines.append(f"Mood: {result.mood} · {STRATEGY_LABEL[strategy]}")
         lines += ["", format_tracks(result.tracks)]
+        if event_id is None:
+            lines += ["", NOT_SAVED]
         return Answer("tracks", "\n".join(lines), event_id=event_id, tracks=result.tracks, strategy=strategy,
                       extra={"emotion": prediction.emotion, "confidence": prediction.confidence,
                              "mood": result.mood, "faces": len(result.faces)})
@@ -181,7 +198,11 @@ class ChatService:
         """Store a 👍/👎 (a second press changes the vote); returns a short toast."""
         if self.store.get_event(event_id) is None or self.pipeline.recommender.track(track_id) is None:
             return messages.STALE_BUTTON
-        self.store.vote(event_id, self._user(platform, user), track_id, value)
+        try:
+            self.store.vote(event_id, self._user(platform, user), track_id, value)
+        except SQLAlchemyError as exc:
+            log.error("vote not stored (event %s, track %s, %+d): %s", event_id, track_id, value, exc)
+            return VOTE_NOT_SAVED
         track = self.pipeline.recommender.track(track_id)
         if value > 0:
             return f"👍 Noted — more like “{track.name}”."

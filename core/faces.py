@@ -46,9 +46,13 @@ class FaceDetector:
     """MTCNN face detector. Build once; safe to call from several threads (calls take turns)."""
 
     def __init__(self, *, max_side: int = 480, min_face_size: int = 20, crop_size: int = 48) -> None:
+        import tensorflow as tf
         from mtcnn import MTCNN
 
         self._mtcnn = MTCNN(stages="face_and_landmarks_detection", device="CPU:0")
+        # mtcnn calls its three Keras nets eagerly, once per pyramid scale; compiled graphs are ~2.5x faster.
+        for stage in self._mtcnn.stages:
+            stage._model = tf.function(stage._model, reduce_retracing=True)
         self.max_side = max_side
         self.min_face_size = min_face_size
         self.crop_size = crop_size

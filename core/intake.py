@@ -12,12 +12,16 @@ from core.errors import EmptyImage, ImageTooLarge, ImageTooSmall, NotAnImage, To
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF")  # JPEG covers multi-picture (MPO) phone photos
 
 
+ORIGINAL_SIZE = "moodtunes_original_size"  # key in Image.info: (width, height) before any draft reduction
+
+
 def load_image(data: bytes, *, max_bytes: int = 20 * 1024 * 1024, max_pixels: int = 40_000_000,
-               min_side: int = 32) -> Image.Image:
+               min_side: int = 32, draft_side: int | None = None) -> Image.Image:
     """Decode photo bytes into an RGB image with EXIF orientation applied.
 
     The dimensions are read from the header and checked before any pixel is decoded, so a
-    decompression bomb is refused without being expanded.
+    decompression bomb is refused without being expanded. With ``draft_side``, a large JPEG is
+    decoded directly at a reduced scale (DCT scaling) that still keeps both sides >= draft_side.
     """
     if not data:
         raise EmptyImage("the file is empty")
@@ -40,9 +44,14 @@ def load_image(data: bytes, *, max_bytes: int = 20 * 1024 * 1024, max_pixels: in
         raise ImageTooSmall(f"{width}x{height} is smaller than {min_side} pixels on a side")
     try:
         image.seek(0)  # GIF / WebP animations: the first frame
+        if draft_side and image.format == "JPEG" and min(width, height) > 2 * draft_side:
+            image.draft("RGB", (draft_side, draft_side))
         image.load()
+        reduction = width / image.width
         image = ImageOps.exif_transpose(image)
-        return _to_rgb(image)
+        rgb = _to_rgb(image)
+        rgb.info[ORIGINAL_SIZE] = (round(rgb.width * reduction), round(rgb.height * reduction))
+        return rgb
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise TruncatedImage("the image data is cut short or corrupt") from exc
 

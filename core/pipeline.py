@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from core.emotion import EmotionModel, EmotionPrediction
 from core.errors import UnknownMood
 from core.faces import FaceDetector
-from core.intake import load_image
+from core.intake import ORIGINAL_SIZE, load_image
 from core.mood import STRATEGIES, MoodMap, MoodTarget, canonical_mood
 from core.recommender import Recommendation, Recommender, Track
 from core.settings import Settings
@@ -101,10 +101,15 @@ class Pipeline:
         timings = {} if timings is None else timings
         s = self.settings
         started = time.perf_counter()
-        image = load_image(data, max_bytes=s.max_image_bytes, max_pixels=s.max_image_pixels, min_side=s.min_image_side)
+        image = load_image(data, max_bytes=s.max_image_bytes, max_pixels=s.max_image_pixels, min_side=s.min_image_side,
+                           draft_side=s.detect_max_side)
         timings["decode"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         crops = self.detector.detect(image)
+        # Boxes in the photo's own coordinates, even when the JPEG was decoded at a reduced scale.
+        scale = image.info.get(ORIGINAL_SIZE, image.size)[0] / image.width
+        if scale != 1:
+            crops = [replace(c, box=tuple(round(v * scale) for v in c.box)) for c in crops]
         timings["detect_align"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         predictions = self.model.predict(np.stack([c.pixels for c in crops])) if crops else []

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
-BUSY_TIMEOUT_MS = 5000
+BUSY_TIMEOUT_MS = 2000
 _BEGIN_IMMEDIATE = "moodtunes_begin_immediate"  # execution option read by the SQLite "begin" hook
 
 
@@ -26,7 +26,7 @@ def make_engine(url: str) -> Engine:
     """Create an engine for ``url``.
 
     For SQLite: the parent folder of a file database is created, and every connection gets
-    ``journal_mode=WAL``, ``busy_timeout=5000`` and ``foreign_keys=ON``. Any other URL
+    ``journal_mode=WAL``, ``busy_timeout=2000`` and ``foreign_keys=ON``. Any other URL
     (e.g. ``postgresql+psycopg://...``) is handed to SQLAlchemy unchanged.
     """
     parsed = make_url(url)

@@ -14,7 +14,8 @@ log = logging.getLogger("moodtunes.db")
 
 T = TypeVar("T")
 
-ATTEMPTS = 4
+# With the 2 s busy timeout, a chat handler waits at most about 6 s before the user is told to retry.
+ATTEMPTS = 3
 BASE_DELAY_S = 0.05
 
 
@@ -27,7 +28,7 @@ def retry_locked(
     operation: Callable[[], T],
     *,
     what: str,
-    attempts: int = ATTEMPTS,
+    attempts: int | None = None,
     base_delay: float = BASE_DELAY_S,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
@@ -40,6 +41,7 @@ def retry_locked(
     not retry in lockstep. After ``attempts`` tries the error is logged and re-raised; any other
     error passes through at once.
     """
+    attempts = ATTEMPTS if attempts is None else attempts
     started = time.monotonic()
     for attempt in range(1, attempts + 1):
         try:

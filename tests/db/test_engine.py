@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
-from db.engine import make_engine
-from db.retry import is_locked_error, retry_locked
+from db.engine import BUSY_TIMEOUT_MS, make_engine
+from db.retry import ATTEMPTS, is_locked_error, retry_locked
 from db.store import Store
 
 from .conftest import SALT
@@ -36,7 +36,7 @@ def test_sqlite_file_is_created_in_a_new_folder_in_wal_mode(tmp_path, sqlite_sto
 def test_every_sqlite_connection_gets_the_pragmas(sqlite_store: Store) -> None:
     with sqlite_store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
-        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 5000
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == BUSY_TIMEOUT_MS
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
 
 
@@ -121,7 +121,7 @@ def test_retry_succeeds_after_transient_locks(caplog: pytest.LogCaptureFixture) 
         assert retry_locked(operation, what="vote", sleep=sleeps.append) == "done"
     assert len(sleeps) == 2 and sleeps[0] < sleeps[1]  # backoff grows
     assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.WARNING]
-    assert "vote attempt 1/4" in caplog.records[0].getMessage()
+    assert f"vote attempt 1/{ATTEMPTS}" in caplog.records[0].getMessage()
 
 
 def test_retry_gives_up_with_a_precise_log_line(caplog: pytest.LogCaptureFixture) -> None:

@@ -1,0 +1,355 @@
+"""Discord front end (discord.py 2.x): translates slash commands, photo messages and button presses into
+ChatService calls and renders the returned Answer as an embed with persistent buttons.
+
+Wiring, top to bottom: rendering helpers → ``CallbackButton`` (the one persistent component) → ``MoodCog``
+(commands, the photo listener, button presses, the error reply) → ``MoodTunesClient`` (intents, setup_hook)
+→ ``serve`` (what ``moodtunes run`` starts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot import callbacks
+from bot.callbacks import Callback, ForgetMe, InvalidCallback, More, PickMood, SetDefaultStrategy, SwitchStrategy, Vote
+from bot.service import STRATEGY_LABEL, Answer, ChatService
+from core import errors, messages
+from core.mood import MOODS, STRATEGIES
+from core.recommender import Track
+from core.settings import Settings
+
+PLATFORM = "discord"
+log = logging.getLogger("moodtunes.discord")
+
+# Discord limits: 5 rows of 5 buttons, 256-character embed titles, 4096-character descriptions, 2000-character
+# message content. Votes use rows 0-3 (👍 rows first, then 👎), "More" and the strategy switch use row 4.
+VOTED_TRACKS = 10
+TITLE_MAX, DESCRIPTION_MAX, CONTENT_MAX = 256, 4096, 2000
+EMBED_COLOUR = discord.Colour.from_rgb(30, 215, 96)  # Spotify green
+
+
+# --- rendering -----------------------------------------------------------------------------------------------
+def _link_text(text: str) -> str:
+    """Markdown-safe text for inside ``[...]``: a bracket in a track name must not end the link."""
+    return discord.utils.escape_markdown(text).replace("[", "\\[").replace("]", "\\]")
+
+
+def track_lines(tracks: tuple[Track, ...]) -> str:
+    return "\n".join(f"{n}. [{_link_text(t.artist)} — {_link_text(t.name)}]({t.spotify_url})"
+                     for n, t in enumerate(tracks, 1))
+
+
+def answer_embed(answer: Answer) -> discord.Embed:
+    """Title: the first line of the answer (emotion or mood); description: the other lines, then the links."""
+    header = answer.text.split("\n\n", 1)[0].splitlines() or [""]
+    lead = "\n".join(header[1:])
+    description = f"{lead}\n\n{track_lines(answer.tracks)}" if lead else track_lines(answer.tracks)
+    return discord.Embed(title=header[0][:TITLE_MAX], description=description[:DESCRIPTION_MAX],
+                         colour=EMBED_COLOUR)
+
+
+def answer_view(answer: Answer) -> discord.ui.View | None:
+    """The buttons an answer asks for, each a CallbackButton, so they keep working after a restart."""
+    view = discord.ui.View(timeout=None)
+    if answer.kind == "tracks" and answer.event_id is not None:
+        for n, track in enumerate(answer.tracks[:VOTED_TRACKS]):
+            for value, emoji, first_row in ((1, "👍", 0), (-1, "👎", 2)):
+                view.add_item(CallbackButton(callbacks.encode(Vote(answer.event_id, track.id, value)),
+                                             label=str(n + 1), emoji=emoji, row=first_row + n // 5))
+        view.add_item(CallbackButton(callbacks.encode(More(answer.event_id)), label="More",
+                                     emoji="🔁", style=discord.ButtonStyle.primary, row=4))
+        if answer.other_strategy:
+            view.add_item(CallbackButton(callbacks.encode(SwitchStrategy(answer.event_id, answer.other_strategy)),
+                                         label=STRATEGY_LABEL[answer.other_strategy], row=4))
+    if answer.offer_moods:
+        for mood in MOODS:
+            view.add_item(CallbackButton(callbacks.encode(PickMood(mood)), label=mood))
+    if answer.offer_strategies:
+        for strategy in STRATEGIES:
+            view.add_item(CallbackButton(callbacks.encode(SetDefaultStrategy(strategy)),
+                                         label=STRATEGY_LABEL[strategy]))
+    if answer.kind == "confirm_forget":
+        view.add_item(CallbackButton(callbacks.encode(ForgetMe(True)), label="Delete everything",
+                                     style=discord.ButtonStyle.danger))
+        view.add_item(CallbackButton(callbacks.encode(ForgetMe(False)), label="Keep it"))
+    return view if view.children else None
+
+
+def reply_kwargs(answer: Answer) -> dict[str, Any]:
+    """Keyword arguments for ``send``/``reply``/``followup.send``: an embed for tracks, plain text otherwise."""
+    kwargs: dict[str, Any] = {}
+    if answer.kind == "tracks":
+        kwargs["embed"] = answer_embed(answer)
+    elif len(answer.text) <= CONTENT_MAX:
+        kwargs["content"] = answer.text
+    else:  # e.g. /mydata: too long for one message, sent as a file
+        kwargs["content"] = answer.text.split("\n", 1)[0][:CONTENT_MAX]
+        kwargs["file"] = discord.File(io.BytesIO(answer.text.encode()), filename="moodtunes.txt")
+    view = answer_view(answer)
+    if view is not None:
+        kwargs["view"] = view
+    return kwargs
+
+
+def rejected(error: errors.ImageRejected) -> Answer:
+    """The answer ChatService gives for a rejected photo, for files refused before they are downloaded."""
+    return Answer("rejected", messages.friendly_rejection(error), offer_moods=True)
+
+
+# --- the one persistent component ----------------------------------------------------------------------------
+class CallbackButton(discord.ui.DynamicItem[discord.ui.Button], template=re.compile(r"(?P<payload>.{1,100})", re.S)):
+    """A button whose custom_id is a ``bot.callbacks`` payload.
+
+    Registered with ``add_dynamic_items`` in setup_hook, so a press is routed here from the custom_id alone —
+    also for messages sent before a restart. Every component this bot sends is one of these, so the template
+    takes any custom_id: a forged or outdated one decodes to InvalidCallback and gets the stale-button answer.
+    """
+
+    def __init__(self, custom_id: str, *, label: str | None = None, emoji: str | discord.PartialEmoji | None = None,
+                 style: discord.ButtonStyle = discord.ButtonStyle.secondary, row: int | None = None) -> None:
+        super().__init__(discord.ui.Button(custom_id=custom_id, label=label, emoji=emoji, style=style), row=row)
+        self.payload: Callback = callbacks.decode(custom_id)
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str], /) -> CallbackButton:
+        return cls(match["payload"], label=item.label, emoji=item.emoji, style=item.style)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Hand the press to the cog; any failure goes to the one error reply."""
+        cog: MoodCog = interaction.client.moodtunes  # type: ignore[attr-defined]
+        try:
+            await cog.press(interaction, self.payload)
+        except Exception as exc:  # the global error reply for buttons (discord.py gives views no tree.on_error)
+            await cog.report_error(interaction, exc, f"button {type(self.payload).__name__}")
+
+
+# --- features ------------------------------------------------------------------------------------------------
+class MoodCog(commands.Cog, name="MoodTunes"):
+    """Selfie → music. Keeps nothing itself: ChatService stores hashed user ids, answers and votes
+    (/mydata shows them, /forgetme deletes them); photos are read in memory and never saved."""
+
+    def __init__(self, bot: MoodTunesClient, service: ChatService, settings: Settings) -> None:
+        self.bot = bot
+        self.service = service
+        self.settings = settings
+
+    async def call(self, method, *args):
+        """Run a (synchronous) ChatService method in a worker thread: inference and DB writes never block."""
+        return await asyncio.to_thread(method, PLATFORM, *args)
+
+    async def answer_photo(self, user: discord.abc.User, attachment: discord.Attachment) -> Answer:
+        """Refuse too-big and non-image files before downloading; read the rest in memory."""
+        if attachment.size > self.settings.max_image_bytes:
+            return rejected(errors.ImageTooLarge(f"{attachment.size} bytes"))
+        if attachment.content_type and not attachment.content_type.startswith("image/"):
+            return rejected(errors.NotAnImage(attachment.content_type))
+        data = await attachment.read()
+        return await self.call(self.service.handle_photo, str(user.id), data)
+
+    # -- slash commands --
+    @app_commands.command(name="mood", description="Music for your mood: send a selfie, or pick a mood")
+    @app_commands.describe(photo="A selfie: I'll guess how you feel", mood="Or pick a mood yourself")
+    @app_commands.choices(mood=[app_commands.Choice(name=m, value=m) for m in MOODS])
+    async def mood(self, interaction: discord.Interaction, photo: discord.Attachment | None = None,
+                   mood: app_commands.Choice[str] | None = None) -> None:
+        """/mood [photo] [mood]: tracks for a selfie, or for a chosen mood; neither offers the mood buttons."""
+        await interaction.response.defer(thinking=True)
+        if photo is not None:
+            answer = await self.answer_photo(interaction.user, photo)
+        else:
+            answer = await self.call(self.service.handle_mood, str(interaction.user.id), mood.value if mood else None)
+        await interaction.followup.send(**reply_kwargs(answer))
+
+    @app_commands.command(name="settings", description="Music that matches your mood, or music that lifts it")
+    async def settings_command(self, interaction: discord.Interaction) -> None:
+        """/settings: the current strategy and buttons to change it."""
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        answer = await self.call(self.service.settings_prompt, str(interaction.user.id))
+        await interaction.followup.send(**reply_kwargs(answer), ephemeral=True)
+
+    @app_commands.command(name="history", description="Your last moods")
+    async def history(self, interaction: discord.Interaction) -> None:
+        """/history: the user's last moods, visible only to them."""
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        answer = await self.call(self.service.history, str(interaction.user.id))
+        await interaction.followup.send(**reply_kwargs(answer), ephemeral=True)
+
+    @app_commands.command(name="mydata", description="Everything I store about you")
+    async def mydata(self, interaction: discord.Interaction) -> None:
+        """/mydata: the user's stored data, visible only to them."""
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        answer = await self.call(self.service.my_data, str(interaction.user.id))
+        await interaction.followup.send(**reply_kwargs(answer), ephemeral=True)
+
+    @app_commands.command(name="forgetme", description="Delete everything I store about you")
+    async def forgetme(self, interaction: discord.Interaction) -> None:
+        """/forgetme: asks for confirmation with two buttons."""
+        await interaction.response.send_message(**reply_kwargs(self.service.forget_prompt()), ephemeral=True)
+
+    @app_commands.command(name="help", description="What I do and how to use me")
+    async def help(self, interaction: discord.Interaction) -> None:
+        """/help: the help text."""
+        await interaction.response.send_message(**reply_kwargs(self.service.help()), ephemeral=True)
+
+    # -- photos in DMs and mentions --
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """A photo sent in a DM, or in a message that mentions the bot, gets tracks as a reply."""
+        me = self.bot.user
+        if message.author.bot or me is None:
+            return
+        if message.guild is not None and not any(u.id == me.id for u in message.mentions):
+            return
+        if not message.attachments:
+            await message.reply(**reply_kwargs(self.service.help()), mention_author=False)
+            return
+        images = [a for a in message.attachments if not a.content_type or a.content_type.startswith("image/")]
+        attachment = images[0] if images else message.attachments[0]
+        async with message.channel.typing():
+            answer = await self.answer_photo(message.author, attachment)
+        await message.reply(**reply_kwargs(answer), mention_author=False)
+
+    # -- buttons --
+    async def press(self, interaction: discord.Interaction, payload: Callback) -> None:
+        """A button press: votes get a private toast, everything else a new message."""
+        user = str(interaction.user.id)
+        if isinstance(payload, InvalidCallback):
+            log.info("stale or unknown button pressed")
+            await interaction.response.send_message(messages.STALE_BUTTON, ephemeral=True)
+            return
+        private = isinstance(payload, (Vote, SetDefaultStrategy, ForgetMe))
+        await interaction.response.defer(thinking=True, ephemeral=private)
+        match payload:
+            case Vote(event_id, track_id, value):
+                toast = await self.call(self.service.handle_vote, user, event_id, track_id, value)
+                await interaction.followup.send(toast, ephemeral=True)
+                return
+            case More(event_id):
+                answer = await self.call(self.service.handle_more, user, event_id)
+            case SwitchStrategy(event_id, strategy):
+                answer = await self.call(self.service.handle_more, user, event_id, strategy)
+            case PickMood(mood):
+                answer = await self.call(self.service.handle_mood, user, mood)
+            case SetDefaultStrategy(strategy):
+                answer = await self.call(self.service.set_strategy, user, strategy)
+            case ForgetMe(confirmed):
+                answer = await self.call(self.service.forget_me, user, confirmed)
+        await interaction.followup.send(**reply_kwargs(answer), ephemeral=private)
+
+    # -- the one error reply --
+    async def report_error(self, interaction: discord.Interaction, error: BaseException, where: str) -> None:
+        """Log the failure (type and traceback, never tokens or photo bytes) and apologise to the user."""
+        error = getattr(error, "original", error)  # CommandInvokeError wraps the real exception
+        log.error("%s failed: %s", where, type(error).__name__, exc_info=error)
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(messages.SOMETHING_WENT_WRONG, ephemeral=True)
+            else:
+                await interaction.response.send_message(messages.SOMETHING_WENT_WRONG, ephemeral=True)
+        except discord.HTTPException as exc:
+            log.warning("could not send the error reply: %s", type(exc).__name__)
+
+    async def on_app_command_error(self, interaction: discord.Interaction,
+                                   error: app_commands.AppCommandError) -> None:
+        """``tree.on_error``: every slash command failure ends here."""
+        name = interaction.command.name if interaction.command else "unknown"
+        await self.report_error(interaction, error, f"/{name}")
+
+
+# --- the client ----------------------------------------------------------------------------------------------
+class MoodTunesClient(commands.Bot):
+    """discord.py client: intents for DMs and message content, no prefix commands, the cog, persistent buttons."""
+
+    def __init__(self, service: ChatService, settings: Settings, **options: Any) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = True  # privileged: enable "Message Content Intent" in the developer portal
+        intents.dm_messages = True
+        options.setdefault("allowed_mentions", discord.AllowedMentions.none())  # track names must never ping
+        super().__init__(command_prefix=commands.when_mentioned, intents=intents, help_command=None, **options)
+        self.moodtunes = MoodCog(self, service, settings)
+
+    async def setup_hook(self) -> None:
+        """After login, before the gateway: the cog, the persistent buttons, the gateway URL, the command sync."""
+        await self.add_cog(self.moodtunes)
+        self.add_dynamic_items(CallbackButton)
+        self.tree.on_error = self.moodtunes.on_app_command_error
+        await self._use_gateway_from_api()
+        synced = await self.tree.sync()
+        log.info("discord: %d application commands synced", len(synced))
+
+    async def _use_gateway_from_api(self) -> None:
+        """Connect to the gateway that ``GET /gateway/bot`` names, as Discord asks bots to do.
+
+        discord.py's plain Client never asks (only AutoShardedClient does): it opens
+        ``DiscordWebSocket.DEFAULT_GATEWAY``, a class attribute. Against discord.com the answer is that very URL;
+        against another API base (a test server, a proxy) it is that server's own gateway.
+        """
+        try:
+            _, url, _ = await self.http.get_bot_gateway()
+        except discord.GatewayNotFound:
+            log.warning("discord: GET /gateway/bot failed; using %s", DiscordWebSocket.DEFAULT_GATEWAY)
+            return
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+
+    async def on_message(self, message: discord.Message) -> None:
+        """No prefix commands: photos are answered by the cog's listener (the default would parse commands)."""
+
+    async def on_ready(self) -> None:
+        log.info("discord: connected as %s (id %s)", self.user, self.user.id if self.user else "?")
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """Event listeners (on_message) end here on failure: log it and apologise in the channel."""
+        log.exception("discord: %s failed", event_method)
+        message = args[0] if args and isinstance(args[0], discord.Message) else None
+        if message is not None and not message.author.bot:
+            try:
+                await message.reply(messages.SOMETHING_WENT_WRONG, mention_author=False)
+            except discord.HTTPException as exc:
+                log.warning("could not send the error reply: %s", type(exc).__name__)
+
+
+def use_api(base_url: str) -> tuple[str, yarl.URL]:
+    """Point discord.py at ``base_url`` and return the previous (REST base, gateway) to restore later.
+
+    discord.py builds every REST URL — the bot's own calls and interaction responses/followups, which go
+    through the same ``Route`` — from the class attribute ``discord.http.Route.BASE``; it has no constructor
+    option for it. So it must be set before the client makes its first request (login), and it is process-wide:
+    one Discord bot per process.
+    """
+    previous = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+    Route.BASE = base_url.rstrip("/")
+    return previous
+
+
+async def serve(settings: Settings, service: ChatService, stop: asyncio.Event) -> None:
+    """Log in, connect and answer until ``stop`` is set; then close cleanly. Login errors propagate."""
+    token = settings.discord_token.get_secret_value().strip()
+    if not token:
+        raise ValueError("DISCORD_TOKEN is not set")
+    previous = use_api(settings.discord_api_base_url)
+    try:
+        async with MoodTunesClient(service, settings) as client:
+            runner = asyncio.create_task(client.start(token), name="discord-client")
+            stopper = asyncio.create_task(stop.wait(), name="discord-stop")
+            try:
+                await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopper.cancel()
+                if not runner.done():
+                    await client.close()
+                await runner  # re-raises a login or connection failure
+            log.info("discord: stopped")
+    finally:
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = previous
