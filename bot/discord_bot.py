@@ -51,11 +51,12 @@ def track_lines(tracks: tuple[Track, ...]) -> str:
 
 
 def answer_embed(answer: Answer) -> discord.Embed:
-    """Title: the first line of the answer (emotion or mood); description: the other lines, then the links."""
+    """Title: the answer's headline; description: the lines between it and the tracks, then the links."""
     header = answer.text.split("\n\n", 1)[0].splitlines() or [""]
-    lead = "\n".join(header[1:])
+    title = answer.title or header[0]
+    lead = "\n".join(line for line in header if line != title)
     description = f"{lead}\n\n{track_lines(answer.tracks)}" if lead else track_lines(answer.tracks)
-    return discord.Embed(title=header[0][:TITLE_MAX], description=description[:DESCRIPTION_MAX],
+    return discord.Embed(title=title[:TITLE_MAX], description=description[:DESCRIPTION_MAX],
                          colour=EMBED_COLOUR)
 
 
@@ -102,13 +103,11 @@ def reply_kwargs(answer: Answer) -> dict[str, Any]:
     return kwargs
 
 
-def rejected(error: errors.ImageRejected) -> Answer:
-    """The answer ChatService gives for a rejected photo, for files refused before they are downloaded."""
-    return Answer("rejected", messages.friendly_rejection(error), offer_moods=True)
-
-
 # --- the one persistent component ----------------------------------------------------------------------------
-class CallbackButton(discord.ui.DynamicItem[discord.ui.Button], template=re.compile(r"(?P<payload>.{1,100})", re.S)):
+ANY_CUSTOM_ID = re.compile(r"(?P<payload>.{1,100})", re.DOTALL)  # Discord allows custom_ids of 1-100 characters
+
+
+class CallbackButton(discord.ui.DynamicItem[discord.ui.Button], template=ANY_CUSTOM_ID):
     """A button whose custom_id is a ``bot.callbacks`` payload.
 
     Registered with ``add_dynamic_items`` in setup_hook, so a press is routed here from the custom_id alone —
@@ -131,7 +130,7 @@ class CallbackButton(discord.ui.DynamicItem[discord.ui.Button], template=re.comp
         cog: MoodCog = interaction.client.moodtunes  # type: ignore[attr-defined]
         try:
             await cog.press(interaction, self.payload)
-        except Exception as exc:  # the global error reply for buttons (discord.py gives views no tree.on_error)
+        except Exception as exc:  # noqa: BLE001 — the error reply for buttons (views have no tree.on_error)
             await cog.report_error(interaction, exc, f"button {type(self.payload).__name__}")
 
 
@@ -152,11 +151,13 @@ class MoodCog(commands.Cog, name="MoodTunes"):
     async def answer_photo(self, user: discord.abc.User, attachment: discord.Attachment) -> Answer:
         """Refuse too-big and non-image files before downloading; read the rest in memory."""
         if attachment.size > self.settings.max_image_bytes:
-            return rejected(errors.ImageTooLarge(f"{attachment.size} bytes"))
+            return ChatService.reject_photo(errors.ImageTooLarge(f"{attachment.size} bytes"))
         if attachment.content_type and not attachment.content_type.startswith("image/"):
-            return rejected(errors.NotAnImage(attachment.content_type))
+            return ChatService.reject_photo(errors.NotAnImage(attachment.content_type))
+        if (refusal := self.service.admit_photo(PLATFORM, str(user.id))) is not None:
+            return refusal
         data = await attachment.read()
-        return await self.call(self.service.handle_photo, str(user.id), data)
+        return await asyncio.to_thread(self.service.handle_photo, PLATFORM, str(user.id), data, admitted=True)
 
     # -- slash commands --
     @app_commands.command(name="mood", description="Music for your mood: send a selfie, or pick a mood")
@@ -199,7 +200,7 @@ class MoodCog(commands.Cog, name="MoodTunes"):
         await interaction.response.send_message(**reply_kwargs(self.service.forget_prompt()), ephemeral=True)
 
     @app_commands.command(name="help", description="What I do and how to use me")
-    async def help(self, interaction: discord.Interaction) -> None:
+    async def help_command(self, interaction: discord.Interaction) -> None:
         """/help: the help text."""
         await interaction.response.send_message(**reply_kwargs(self.service.help()), ephemeral=True)
 
@@ -210,7 +211,8 @@ class MoodCog(commands.Cog, name="MoodTunes"):
         me = self.bot.user
         if message.author.bot or me is None:
             return
-        if message.guild is not None and not any(u.id == me.id for u in message.mentions):
+        # DMs by channel type: a message from a server the client has not cached yet also has no .guild
+        if not isinstance(message.channel, discord.DMChannel) and not any(u.id == me.id for u in message.mentions):
             return
         if not message.attachments:
             await message.reply(**reply_kwargs(self.service.help()), mention_author=False)

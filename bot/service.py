@@ -33,6 +33,7 @@ HELP = (
 )
 STRATEGY_LABEL = {"match": "Match my mood", "uplift": "Lift me up"}
 NOT_SAVED = "(I couldn't save this answer just now, so its buttons are off — the songs are still yours.)"
+NOT_YOURS = "That answer belongs to someone else — send your own selfie and I'll pick songs for you!"
 VOTE_NOT_SAVED = "I couldn't save your vote just now — please press it again in a moment."
 
 
@@ -42,6 +43,7 @@ class Answer:
 
     kind: str
     text: str
+    title: str | None = None  # the headline (emotion or mood line) for adapters that show one
     event_id: int | None = None
     tracks: tuple[Track, ...] = ()
     strategy: str | None = None
@@ -99,9 +101,22 @@ class ChatService:
         return frozenset(self.store.disliked_track_ids(user_id)), tuple(self.store.liked_track_ids(user_id)[:20])
 
     # --- photos --------------------------------------------------------------------------------------------
-    def handle_photo(self, platform: str, user: str, data: bytes) -> Answer:
-        if not self.flood.allow(platform, str(user)):
-            return Answer("info", messages.TOO_MANY_PHOTOS)
+    def admit_photo(self, platform: str, user: str) -> Answer | None:
+        """Flood check, for adapters to call before downloading: None if the photo may come in."""
+        if self.flood.allow(platform, str(user)):
+            return None
+        return Answer("info", messages.TOO_MANY_PHOTOS)
+
+    @staticmethod
+    def reject_photo(error: ImageRejected) -> Answer:
+        """The answer for a file refused before download (too big, not an image)."""
+        log.info("photo refused before download (%s): %s", type(error).__name__, error)
+        return Answer("rejected", messages.friendly_rejection(error), offer_moods=True)
+
+    def handle_photo(self, platform: str, user: str, data: bytes, *, admitted: bool = False) -> Answer:
+        """Photo bytes -> an answer. ``admitted``: the adapter already ran admit_photo."""
+        if not admitted and (refusal := self.admit_photo(platform, user)) is not None:
+            return refusal
         try:
             user_id: int | None = self._user(platform, user)
             strategy = self._strategy(user_id)
@@ -114,8 +129,7 @@ class ChatService:
         try:
             result = self.pipeline.recommend_photo(data, strategy, exclude=disliked, liked_ids=liked)
         except ImageRejected as exc:
-            log.info("photo rejected (%s): %s", type(exc).__name__, exc)
-            return Answer("rejected", messages.friendly_rejection(exc), offer_moods=True)
+            return self.reject_photo(exc)
         if not result.faces:
             return Answer("no_face", messages.NO_FACE, offer_moods=True)
         prediction = result.primary.prediction
@@ -137,7 +151,8 @@ class ChatService:
         lines += ["", format_tracks(result.tracks)]
         if event_id is None:
             lines += ["", NOT_SAVED]
-        return Answer("tracks", "\n".join(lines), event_id=event_id, tracks=result.tracks, strategy=strategy,
+        return Answer("tracks", "\n".join(lines), title=lines[0], event_id=event_id, tracks=result.tracks,
+                      strategy=strategy,
                       extra={"emotion": prediction.emotion, "confidence": prediction.confidence,
                              "mood": result.mood, "faces": len(result.faces)})
 
@@ -158,7 +173,8 @@ class ChatService:
             user_id, source="mood", emotion=None, probabilities=None, mood=recommendation.mood, strategy=strategy,
             model_version=self.pipeline.model_version, faces=0, track_ids=[t.id for t in recommendation.tracks])
         text = f"Mood: {recommendation.mood}\n\n{format_tracks(recommendation.tracks)}"
-        return Answer("tracks", text, event_id=event_id, tracks=recommendation.tracks, strategy=None,
+        return Answer("tracks", text, title=f"Mood: {recommendation.mood}", event_id=event_id,
+                      tracks=recommendation.tracks, strategy=None,
                       extra={"mood": recommendation.mood})
 
     # --- buttons -------------------------------------------------------------------------------------------
@@ -168,6 +184,9 @@ class ChatService:
         if event is None:
             return Answer("info", messages.STALE_BUTTON, offer_moods=True)
         user_id = self._user(platform, user)
+        if event.user_id != user_id:
+            # In a group anyone sees the buttons; only the asker may page through their own answer.
+            return Answer("info", NOT_YOURS)
         disliked, liked = self._taste(user_id)
         shown = frozenset(event.track_ids)
         strategy = strategy if (strategy in STRATEGIES and event.probabilities) else event.strategy
@@ -191,7 +210,7 @@ class ChatService:
         else:
             header = f"More {recommendation.mood}"
         text = f"{note}{header}\n\n{format_tracks(recommendation.tracks)}"
-        return Answer("tracks", text, event_id=event_id, tracks=recommendation.tracks,
+        return Answer("tracks", text, title=header, event_id=event_id, tracks=recommendation.tracks,
                       strategy=strategy if event.probabilities else None, extra={"mood": recommendation.mood})
 
     def handle_vote(self, platform: str, user: str, event_id: int, track_id: str, value: int) -> str:
@@ -232,7 +251,7 @@ class ChatService:
     def my_data(self, platform: str, user: str) -> Answer:
         data = self.store.export_user(platform, str(user))
         return Answer("info", "Everything I store about you (your id is kept only as a salted hash):\n"
-                      + json.dumps(data, indent=1, default=str, ensure_ascii=False))
+                      + json.dumps(data, indent=1, default=str, ensure_ascii=False), extra={"data": data})
 
     def forget_prompt(self) -> Answer:
         return Answer("confirm_forget", "Delete everything I store about you — history, votes and settings? "

@@ -26,9 +26,11 @@ def export_tflite(keras_model, path: Path) -> None:
 
 def float32_copy(trained, config):
     """Rebuild the architecture under the float32 policy and copy the (bf16-trained) weights in."""
+    from dataclasses import replace
+
     from training.train_emotion import build_model
 
-    model = build_model(config)
+    model = build_model(replace(config, weights="none"))  # the trained weights replace any initial ones
     model.set_weights(trained.get_weights())
     return model
 

@@ -44,6 +44,7 @@ class TrainConfig:
     weights: str = "none"
     batch_size: int = 128
     learning_rate: float = 2e-3
+    lr_schedule: str = "warmup_cosine"  # or "constant" (the study's plain Adam)
     warmup_epochs: int = 2
     weight_decay: float = 1e-4
     label_smoothing: float = 0.1
@@ -120,6 +121,14 @@ def make_datasets(config: TrainConfig, splits):
         .prefetch(tf.data.AUTOTUNE)
     )
     return train_ds, val_ds, math.ceil(len(y) / config.batch_size)
+
+
+def learning_rate_schedule(config: TrainConfig, steps_per_epoch: int):
+    if config.lr_schedule == "constant":
+        return config.learning_rate
+    if config.lr_schedule != "warmup_cosine":
+        raise ValueError(f"lr_schedule must be warmup_cosine or constant, got {config.lr_schedule!r}")
+    return warmup_cosine(config, steps_per_epoch)
 
 
 def warmup_cosine(config: TrainConfig, steps_per_epoch: int):
@@ -212,7 +221,8 @@ def train(config: TrainConfig, resume: Path | None = None) -> Path:
         else:
             model = build_model(config)
             model.compile(
-                optimizer=keras.optimizers.AdamW(warmup_cosine(config, steps_per_epoch), weight_decay=config.weight_decay),
+                optimizer=keras.optimizers.AdamW(learning_rate_schedule(config, steps_per_epoch),
+                                                 weight_decay=config.weight_decay),
                 loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                 metrics=["accuracy"],
             )
@@ -222,6 +232,7 @@ def train(config: TrainConfig, resume: Path | None = None) -> Path:
             epochs=config.epochs,
             initial_epoch=state["epochs_done"],
             callbacks=[EpochCheckpoint(out, config, state)],
+            shuffle=False,  # the dataset reshuffles itself every epoch
             verbose=1 if os.isatty(1) else 2,
         )
     keras.mixed_precision.set_global_policy("float32")

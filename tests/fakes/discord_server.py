@@ -17,9 +17,10 @@ import itertools
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -42,8 +43,13 @@ class Recorded:
     response: Any = None  # the JSON the fake answered with
 
 
+def _json(data: Any, status: int = 200) -> web.Response:
+    """JSON with the exact header Discord sends: discord.py decodes only ``application/json`` without charset."""
+    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
+
+
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 class FakeDiscord:
@@ -151,6 +157,16 @@ class FakeDiscord:
                 "mentions": [], "mention_roles": [], "attachments": list(attachments), "embeds": [],
                 "pinned": False, "type": 0, "flags": 0, "components": []}
 
+    def guild_message(self, user: dict, guild_id: str, channel_id: str, content: str = "",
+                      attachments: list[dict] = (), mention_bot: bool = False) -> dict:
+        """A MESSAGE_CREATE payload for a message in a server text channel, optionally mentioning the bot."""
+        message = self.dm_message(user, {"id": channel_id}, content, attachments)
+        message["guild_id"] = guild_id
+        if mention_bot:
+            message["mentions"] = [self.bot_user]
+            message["content"] = f"<@{self.app_id}> {content}".strip()
+        return message
+
     async def dispatch(self, event: str, data: dict) -> None:
         """Send a gateway DISPATCH (op 0) to the connected client."""
         if self._ws is None or self._ws.closed:
@@ -243,35 +259,35 @@ class FakeDiscord:
             case ("POST", "interactions", interaction_id, token, "callback"):
                 if self._interaction_tokens.get(interaction_id) != token:
                     return self._error(404, 10062, "Unknown interaction")
-                return web.json_response(self._callback(interaction_id, body or {}))
+                return _json(self._callback(interaction_id, body or {}))
             case ("POST", "webhooks", app_id, token):
                 if app_id != self.app_id or token not in self._interaction_tokens.values():
                     return self._error(404, 10015, "Unknown Webhook")
-                return web.json_response(self._message(str(self.snowflake()), body, webhook_id=app_id))
-            case ("PATCH" | "GET", "webhooks", app_id, token, "messages", message_id):
+                return _json(self._message(str(self.snowflake()), body, webhook_id=app_id))
+            case ("PATCH" | "GET", "webhooks", app_id, token, "messages", _message_id):
                 if app_id != self.app_id or token not in self._interaction_tokens.values():
                     return self._error(404, 10015, "Unknown Webhook")
                 message = self._message(str(self.snowflake()), body, webhook_id=app_id)
-                return web.json_response(message)
+                return _json(message)
 
         if not authorized:
             return self._error(401, 0, "401: Unauthorized")
         match route:
             case ("GET", "users", "@me"):
-                return web.json_response(self.bot_user)
+                return _json(self.bot_user)
             case ("GET", "oauth2", "applications", "@me"):
-                return web.json_response(self._application())
+                return _json(self._application())
             case ("GET", "gateway"):
-                return web.json_response({"url": self.gateway_url})
+                return _json({"url": self.gateway_url})
             case ("GET", "gateway", "bot"):
-                return web.json_response({"url": self.gateway_url, "shards": 1, "session_start_limit": {
+                return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": {
                     "total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}})
             case ("PUT", "applications", app_id, "commands") if app_id == self.app_id:
                 self.commands = [{**c, "id": str(self.snowflake()), "application_id": self.app_id, "version": "1",
                                   "default_member_permissions": None, "type": c.get("type", 1)} for c in body or []]
-                return web.json_response(self.commands)
+                return _json(self.commands)
             case ("POST", "channels", channel_id, "messages"):
-                return web.json_response(self._message(channel_id, body))
+                return _json(self._message(channel_id, body))
             case ("POST", "channels", _channel_id, "typing"):
                 return web.Response(status=204)
         return self._error(404, 0, f"404: Not Found ({method} {path})")
@@ -295,7 +311,7 @@ class FakeDiscord:
 
     @staticmethod
     def _error(status: int, code: int, message: str) -> web.Response:
-        return web.json_response({"message": message, "code": code}, status=status)
+        return _json({"message": message, "code": code}, status=status)
 
     # -- gateway ------------------------------------------------------------------------------------------
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:

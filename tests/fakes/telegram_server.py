@@ -17,8 +17,9 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -45,6 +46,8 @@ class ApiCall:
 
     method: str
     params: dict[str, Any]
+    result: Any = None
+    error: str | None = None
     at: float = field(default_factory=time.monotonic)
 
     @property
@@ -101,7 +104,7 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------------
-    async def start(self) -> FakeTelegram:
+    async def start(self) -> Self:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/{bot}/{method}", self._api)
         app.router.add_get("/file/{bot}/{path:.+}", self._download)
@@ -119,7 +122,7 @@ class FakeTelegram:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FakeTelegram:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc) -> None:
@@ -200,7 +203,7 @@ class FakeTelegram:
         query: dict[str, Any] = {"id": query_id, "from": self.user(user_id), "chat_instance": f"ci{user_id}",
                                  "data": callback_data}
         if isinstance(message, ApiCall):
-            message = message.params.get("_result")
+            message = message.result
         if message is not None:
             query["message"] = message
         self.push_update({"callback_query": query})
@@ -225,7 +228,9 @@ class FakeTelegram:
         return find()  # type: ignore[return-value]
 
     async def next_reply(self, chat_id: int, *, timeout: float = 30) -> ApiCall:
-        """The next message (sendMessage or sendDocument) to ``chat_id`` not yet handed out by this method."""
+        """The next message (sendMessage or sendDocument) to ``chat_id`` not yet handed out by this method.
+
+        A message the fake refused (too long, bad keyboard...) raises AssertionError with Telegram's reason."""
 
         def find() -> int | None:
             for index in range(self._cursor.get(chat_id, -1) + 1, len(self.calls)):
@@ -238,7 +243,10 @@ class FakeTelegram:
             await asyncio.wait_for(self._changed.wait_for(lambda: find() is not None), timeout)
         index = find()
         self._cursor[chat_id] = index  # type: ignore[assignment]
-        return self.calls[index]  # type: ignore[index]
+        call = self.calls[index]  # type: ignore[index]
+        if call.error:
+            raise AssertionError(f"Telegram refused the bot's {call.method}: {call.error}")
+        return call
 
     async def answer_of(self, query_id: str, *, timeout: float = 30) -> ApiCall:
         """The answerCallbackQuery call for one pressed button."""
@@ -261,11 +269,10 @@ class FakeTelegram:
                 raise TelegramAPIError(404, "Not Found: method not found")
             result = await handler(params)
         except TelegramAPIError as exc:
-            call.params["_error"] = exc.description
+            call.error = exc.description
             await self._record(call)
             return _error(exc.code, exc.description)
-        if isinstance(result, dict):
-            call.params["_result"] = result
+        call.result = result
         await self._record(call)
         return web.json_response({"ok": True, "result": result})
 
@@ -309,7 +316,7 @@ class FakeTelegram:
             self._new_update.clear()
             try:
                 await asyncio.wait_for(self._new_update.wait(), min(timeout, self.poll_wait))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return self._updates[:limit]
 

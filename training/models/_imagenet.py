@@ -68,7 +68,7 @@ def _weights_unavailable(family: str) -> RuntimeError:
 
 def imagenet_features(family: str, input_size: int, weights: str | None):
     """The face input and the base's feature map, ``(inputs, features)``, for a head to build on."""
-    constructor, preprocess_input, weights_file = FAMILIES[family]
+    constructor, preprocess_input, _ = FAMILIES[family]
     if weights in (None, "none"):
         weights = None
     elif weights != "imagenet":

@@ -21,6 +21,7 @@ NUM_CLASSES = 7
 # The study's optimizer, Adam 1e-4, in TrainConfig terms (AdamW with no decay is Adam): no warm-up,
 # no label smoothing, no class weighting.
 TRAINING = {
+    "lr_schedule": "constant",
     "input_size": 48,
     "batch_size": 64,
     "learning_rate": 1e-4,

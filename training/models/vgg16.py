@@ -20,6 +20,7 @@ NUM_CLASSES = 7
 # The study's optimizer, in TrainConfig terms. It gave no optimizer for VGG16; we use its siblings'
 # Adam 1e-4 (AdamW with no decay is Adam), no warm-up, no label smoothing, no class weighting.
 TRAINING = {
+    "lr_schedule": "constant",
     "input_size": 48,
     "batch_size": 64,
     "learning_rate": 1e-4,

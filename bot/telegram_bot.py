@@ -1,0 +1,333 @@
+"""Telegram front end: python-telegram-bot handlers that turn updates into ChatService calls and render each
+Answer as text plus an inline keyboard. All conversation logic lives in bot.service; the service is synchronous,
+so every call runs in a worker thread and inference or database writes never block the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import urlsplit
+
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatAction, MessageLimit
+from telegram.error import Forbidden
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import callbacks
+from bot.callbacks import ForgetMe, InvalidCallback, More, PickMood, SetDefaultStrategy, SwitchStrategy, Vote
+from bot.service import STRATEGY_LABEL, Answer, ChatService
+from core import messages
+from core.errors import ImageTooLarge, NotAnImage
+from core.mood import MOODS, STRATEGIES
+from core.settings import Settings
+
+PLATFORM = "telegram"
+COMMANDS = (
+    BotCommand("start", "What I do"),
+    BotCommand("help", "How to use me"),
+    BotCommand("mood", "Music for a mood you pick, e.g. /mood sad"),
+    BotCommand("settings", "Match my mood, or lift it"),
+    BotCommand("history", "Your last moods"),
+    BotCommand("mydata", "Everything I store about you"),
+    BotCommand("forgetme", "Delete everything I store about you"),
+)
+# Edited messages and channel posts are not conversations with the bot: don't even fetch them.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+DOWNLOAD_TIMEOUT = 30  # seconds between two reads of a photo download
+
+log = logging.getLogger("moodtunes.telegram")
+
+
+class _RedactSecrets(logging.Filter):
+    """Blank out the bot token and webhook secret: Telegram URLs carry the token, and PTB logs them at DEBUG."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def _redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "<redacted>")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            # Render now: PTB logs the getFile result dict and then prefixes its file_path with the token URL,
+            # so a record formatted later would show the token.
+            record.msg, record.args = self._redact(record.getMessage()), ()
+            if record.exc_info and not record.exc_text:
+                record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+_REDACT = _RedactSecrets()
+# Logger filters see only records created on that exact logger, so each one that may print a URL is listed.
+_LOGGERS_TO_REDACT = ("moodtunes.telegram", "telegram", "telegram.Bot", "telegram.ext", "telegram.ext.ExtBot",
+                      "telegram.ext.Application", "telegram.ext.Updater", "telegram.ext.AIORateLimiter",
+                      "telegram.BaseRequest", "telegram.HTTPXRequest", "httpx")
+
+
+def _service(context: ContextTypes.DEFAULT_TYPE) -> ChatService:
+    return context.bot_data["service"]
+
+
+def _settings(context: ContextTypes.DEFAULT_TYPE) -> Settings:
+    return context.bot_data["settings"]
+
+
+def _user(update: Update) -> str:
+    return str(update.effective_user.id)
+
+
+def _button(label: str, action: callbacks.Callback) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=callbacks.encode(action))
+
+
+def keyboard(answer: Answer) -> InlineKeyboardMarkup | None:
+    """The buttons an Answer asks for: 👍/👎 per track, More and the strategy switch, moods, strategies, yes/no."""
+    rows: list[list[InlineKeyboardButton]] = []
+    if answer.tracks and answer.event_id is not None:
+        for number, track in enumerate(answer.tracks, 1):
+            rows.append([_button(f"👍 {number}", Vote(answer.event_id, track.id, 1)),
+                         _button(f"👎 {number}", Vote(answer.event_id, track.id, -1))])
+        row = [_button("More", More(answer.event_id))]
+        if answer.other_strategy:
+            row.append(_button(STRATEGY_LABEL[answer.other_strategy],
+                               SwitchStrategy(answer.event_id, answer.other_strategy)))
+        rows.append(row)
+    if answer.offer_moods:
+        rows.append([_button(m, PickMood(m)) for m in MOODS])
+    if answer.offer_strategies:
+        rows.append([_button(STRATEGY_LABEL[s], SetDefaultStrategy(s)) for s in STRATEGIES])
+    if answer.kind == "confirm_forget":
+        rows.append([_button("Yes, delete it all", ForgetMe(True)), _button("No, keep it", ForgetMe(False))])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _fits_one_message(text: str) -> bool:
+    return len(text.encode("utf-16-le")) // 2 <= MessageLimit.MAX_TEXT_LENGTH  # Telegram counts UTF-16 units
+
+
+async def send_answer(context: ContextTypes.DEFAULT_TYPE, chat_id: int, answer: Answer) -> None:
+    """Send an Answer with its buttons; a text too long for one message (e.g. /mydata) goes as a .txt file."""
+    markup = keyboard(answer)
+    if _fits_one_message(answer.text):
+        await context.bot.send_message(chat_id, answer.text, reply_markup=markup, link_preview_options=NO_PREVIEW)
+        return
+    caption = answer.text.split("\n", 1)[0][: MessageLimit.CAPTION_LENGTH]
+    document = InputFile(answer.text.encode("utf-8"), filename="moodtunes.txt")
+    await context.bot.send_document(chat_id, document, caption=caption, reply_markup=markup)
+
+
+async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Answer) -> None:
+    await send_answer(context, update.effective_chat.id, answer)
+
+
+# --- commands ------------------------------------------------------------------------------------------------
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Say what the bot does (/start, /help, and any message it cannot use)."""
+    await _reply(update, context, _service(context).help())
+
+
+async def mood(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/mood sad: five tracks at once; /mood alone: the mood keyboard."""
+    answer = await asyncio.to_thread(_service(context).handle_mood, PLATFORM, _user(update),
+                                     " ".join(context.args or ()) or None)
+    await _reply(update, context, answer)
+
+
+async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the current strategy and a keyboard to change it."""
+    await _reply(update, context, await asyncio.to_thread(_service(context).settings_prompt, PLATFORM, _user(update)))
+
+
+async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the user's last moods."""
+    await _reply(update, context, await asyncio.to_thread(_service(context).history, PLATFORM, _user(update)))
+
+
+async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send everything stored about the user."""
+    await _reply(update, context, await asyncio.to_thread(_service(context).my_data, PLATFORM, _user(update)))
+
+
+async def forgetme(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask for confirmation before deleting the user's data."""
+    await _reply(update, context, _service(context).forget_prompt())
+
+
+# --- photos --------------------------------------------------------------------------------------------------
+async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a selfie (a photo, or an image sent as a file) with five tracks and their buttons."""
+    message = update.effective_message
+    media = message.photo[-1] if message.photo else message.document  # the last size is the largest
+    limit = _settings(context).max_image_bytes
+    if (media.file_size or 0) > limit:  # refuse before downloading anything
+        await _reply(update, context, ChatService.reject_photo(ImageTooLarge(f"{media.file_size} bytes")))
+        return
+    if (refusal := _service(context).admit_photo(PLATFORM, _user(update))) is not None:
+        await _reply(update, context, refusal)
+        return
+    await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+    file = await media.get_file()
+    if (file.file_size or 0) > limit:
+        await _reply(update, context, ChatService.reject_photo(ImageTooLarge(f"{file.file_size} bytes")))
+        return
+    data = await file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT)  # in memory, never on disk
+    answer = await asyncio.to_thread(_service(context).handle_photo, PLATFORM, _user(update), bytes(data),
+                                     admitted=True)
+    await _reply(update, context, answer)
+
+
+async def not_an_image(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Explain that only photos can be read."""
+    mime = update.effective_message.document.mime_type
+    await _reply(update, context, ChatService.reject_photo(NotAnImage(f"document of type {mime}")))
+
+
+# --- buttons -------------------------------------------------------------------------------------------------
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Act on a pressed inline button: vote, more, strategy switch, mood, default strategy, forget-me."""
+    query = update.callback_query
+    service, user = _service(context), str(query.from_user.id)
+    action = callbacks.decode(query.data)
+    if isinstance(action, Vote):  # the toast is the whole reply
+        await query.answer(await asyncio.to_thread(service.handle_vote, PLATFORM, user, action.event_id,
+                                                   action.track_id, action.value))
+        return
+    await query.answer(messages.STALE_BUTTON if isinstance(action, InvalidCallback) else None)
+    chat_id = update.effective_chat.id if update.effective_chat else query.from_user.id
+    match action:
+        case More(event_id):
+            answer = await asyncio.to_thread(service.handle_more, PLATFORM, user, event_id)
+        case SwitchStrategy(event_id, strategy):
+            answer = await asyncio.to_thread(service.handle_more, PLATFORM, user, event_id, strategy)
+        case PickMood(name):
+            answer = await asyncio.to_thread(service.handle_mood, PLATFORM, user, name)
+        case SetDefaultStrategy(strategy):
+            await _replace_prompt(query, context, chat_id,
+                                  await asyncio.to_thread(service.set_strategy, PLATFORM, user, strategy))
+            return
+        case ForgetMe(confirmed):
+            await _replace_prompt(query, context, chat_id,
+                                  await asyncio.to_thread(service.forget_me, PLATFORM, user, confirmed))
+            return
+        case _:
+            return
+    await send_answer(context, chat_id, answer)
+
+
+async def _replace_prompt(query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE, chat_id: int,
+                          answer: Answer) -> None:
+    """Turn a one-shot prompt (settings, forget-me) into its result, so its buttons cannot be pressed twice."""
+    if isinstance(query.message, Message) and keyboard(answer) is None and _fits_one_message(answer.text):
+        await query.edit_message_text(answer.text)
+    else:
+        await send_answer(context, chat_id, answer)
+
+
+# --- errors and wiring ---------------------------------------------------------------------------------------
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the exception (secrets redacted) and tell the user something went wrong."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("error while handling update %s: %s", update_id, type(context.error).__name__, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat and not isinstance(context.error, Forbidden):
+        await context.bot.send_message(update.effective_chat.id, messages.SOMETHING_WENT_WRONG)
+
+
+async def post_init(application: Application) -> None:
+    """Publish the command menu."""
+    await application.bot.set_my_commands(COMMANDS)
+
+
+def add_handlers(application: Application) -> None:
+    """Register every handler, in the order they are tried."""
+    application.add_handler(CommandHandler(["start", "help"], start))
+    application.add_handler(CommandHandler("mood", mood))
+    application.add_handler(CommandHandler("settings", settings_command))
+    application.add_handler(CommandHandler("history", history))
+    application.add_handler(CommandHandler("mydata", mydata))
+    application.add_handler(CommandHandler("forgetme", forgetme))
+    application.add_handler(MessageHandler(filters.PHOTO | filters.Document.IMAGE, photo))
+    application.add_handler(MessageHandler(filters.Document.ALL, not_an_image))
+    application.add_handler(CallbackQueryHandler(button))
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE, start))  # text, stickers, unknown commands
+    application.add_error_handler(on_error)
+
+
+def build_application(settings: Settings, service: ChatService) -> Application:
+    """The configured PTB Application (not started). The pipeline inside ``service`` is already warmed up."""
+    token = settings.telegram_token.get_secret_value()
+    if not token:
+        raise ValueError("TELEGRAM_TOKEN is not set")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines print URLs, which carry the token
+    _REDACT.secrets.update(s for s in (token, settings.telegram_webhook_secret.get_secret_value()) if s)
+    for name in _LOGGERS_TO_REDACT:
+        logging.getLogger(name).addFilter(_REDACT)  # before build(): the Bot logs its URLs when created
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(post_init)
+        # Updates are handled concurrently; the pipeline's detector and model serialise their own calls.
+        .concurrent_updates(True)
+        .build()
+    )
+    application.bot_data["service"] = service
+    application.bot_data["settings"] = settings
+    add_handlers(application)
+    return application
+
+
+async def serve(settings: Settings, service: ChatService, stop: asyncio.Event, *, webhook_url: str | None = None,
+                listen: str = "127.0.0.1", port: int = 8443) -> None:
+    """Run inside the current event loop until ``stop`` is set: long polling, or a webhook at ``webhook_url``
+    (served on ``listen``:``port``, e.g. behind a TLS reverse proxy; needs TELEGRAM_WEBHOOK_SECRET)."""
+    secret = settings.telegram_webhook_secret.get_secret_value()
+    if webhook_url and not secret:
+        raise ValueError("webhook mode needs TELEGRAM_WEBHOOK_SECRET: without it anyone could post fake updates")
+    application = build_application(settings, service)
+    async with application:  # initialize ... shutdown
+        await post_init(application)  # run_polling() would call it; here we start by hand
+        await application.start()
+        try:
+            if webhook_url:
+                await application.updater.start_webhook(
+                    listen=listen, port=port, url_path=urlsplit(webhook_url).path.lstrip("/"),
+                    webhook_url=webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+                log.info("telegram: webhook on %s:%d", listen, port)
+            else:
+                await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+                log.info("telegram: polling")
+            await stop.wait()
+        finally:
+            if application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+    log.info("telegram: stopped")
+
+
+def run_polling(settings: Settings, service: ChatService) -> None:
+    """Blocking long polling in a fresh event loop, until Ctrl-C (PTB's own signal handling)."""
+    build_application(settings, service).run_polling(allowed_updates=ALLOWED_UPDATES)

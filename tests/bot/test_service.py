@@ -1,0 +1,54 @@
+"""ChatService rules that every adapter relies on, on the real pipeline and a real SQLite file."""
+
+from __future__ import annotations
+
+from bot.service import NOT_YOURS, ChatService, FloodGuard
+from core import messages
+from core.errors import ImageTooLarge
+
+
+def test_only_the_asker_pages_through_an_answer_but_anyone_may_vote(service, astronaut_jpeg):
+    answer = service.handle_photo("telegram", "100", astronaut_jpeg)
+    assert service.handle_more("telegram", "200", answer.event_id).text == NOT_YOURS
+    assert service.handle_vote("telegram", "200", answer.event_id, answer.tracks[0].id, 1).startswith("👍")
+    more = service.handle_more("telegram", "100", answer.event_id)
+    assert len(more.tracks) == 5 and more.title.startswith("More")
+
+
+def test_disliked_tracks_never_come_back(service):
+    first = service.handle_mood("console", "erin", "sad")
+    for track in first.tracks:
+        service.handle_vote("console", "erin", first.event_id, track.id, -1)
+    disliked = {t.id for t in first.tracks}
+    for _ in range(5):
+        again = service.handle_mood("console", "erin", "sad")
+        assert not disliked & {t.id for t in again.tracks}
+
+
+def test_a_like_changes_the_next_answer_from_the_first_vote(service, pipeline):
+    before = service.handle_mood("console", "fay", "calm")
+    calm = pipeline.recommender.catalog.query("mood == 'Calm'").sort_values("energy")
+    liked = calm.iloc[-1]["id"]
+    service.handle_vote("console", "fay", before.event_id, liked, 1)
+    after = service.handle_mood("console", "fay", "calm")
+    assert [t.id for t in after.tracks] != [t.id for t in before.tracks]
+
+
+def test_flood_guard_window():
+    guard = FloodGuard(per_minute=3)
+    assert all(guard.allow("telegram", "1", now=t) for t in (0, 1, 2))
+    assert not guard.allow("telegram", "1", now=3)
+    assert guard.allow("telegram", "2", now=3)  # per user
+    assert guard.allow("telegram", "1", now=61)  # the window slides
+
+
+def test_flood_limit_answers_politely(pipeline, store, astronaut_jpeg):
+    service = ChatService(pipeline, store, photos_per_minute=2)
+    answers = [service.handle_photo("discord", "9", astronaut_jpeg) for _ in range(3)]
+    assert [a.kind for a in answers] == ["tracks", "tracks", "info"]
+    assert answers[-1].text == messages.TOO_MANY_PHOTOS
+
+
+def test_reject_photo_is_friendly():
+    answer = ChatService.reject_photo(ImageTooLarge("25000000 bytes"))
+    assert answer.kind == "rejected" and "too big" in answer.text and answer.offer_moods
