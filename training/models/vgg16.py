@@ -11,24 +11,16 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from training.models._study import STUDY_TRAINING
+
 from training.models._imagenet import imagenet_features
 
 # Hyper-parameters of the architecture.
 HEAD_UNITS = 1024
 NUM_CLASSES = 7
 
-# The study's optimizer, in TrainConfig terms. It gave no optimizer for VGG16; we use its siblings'
-# Adam 1e-4 (AdamW with no decay is Adam), no warm-up, no label smoothing, no class weighting.
-TRAINING = {
-    "lr_schedule": "constant",
-    "input_size": 48,
-    "batch_size": 64,
-    "learning_rate": 1e-4,
-    "warmup_epochs": 0,
-    "weight_decay": 0.0,
-    "label_smoothing": 0.0,
-    "class_weight_power": 0.0,
-}
+# The study's recipe: Adam 1e-4 at a constant rate (see _study.py).
+TRAINING = STUDY_TRAINING
 
 
 def build(input_size: int = 48, weights: str = "none") -> keras.Model:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from training.models._study import STUDY_TRAINING
+
 from training.models._imagenet import imagenet_features
 
 # Hyper-parameters of the architecture.
@@ -18,18 +20,8 @@ HEAD_UNITS = (1024, 512)
 HEAD_DROPOUT = 0.2
 NUM_CLASSES = 7
 
-# The study's optimizer, Adam 1e-4, in TrainConfig terms (AdamW with no decay is Adam): no warm-up,
-# no label smoothing, no class weighting.
-TRAINING = {
-    "lr_schedule": "constant",
-    "input_size": 48,
-    "batch_size": 64,
-    "learning_rate": 1e-4,
-    "warmup_epochs": 0,
-    "weight_decay": 0.0,
-    "label_smoothing": 0.0,
-    "class_weight_power": 0.0,
-}
+# The study's recipe: Adam 1e-4 at a constant rate (see _study.py).
+TRAINING = STUDY_TRAINING
 
 
 def build(input_size: int = 48, weights: str = "none") -> keras.Model:
