@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import shutil
 
 import keras
@@ -71,32 +70,31 @@ def test_builds_softmax_and_trains_one_step(arch, fer_folder, restore_policy):
     assert not unchanged
 
 
-@functools.cache
-def _weights_host_reachable() -> bool:
-    return _imagenet.weights_host_reachable()
+OFFLINE_MESSAGE = r"ImageNet weights for \S+ could not be downloaded.*--weights none.*place it in \S+/models/"
 
 
-def _skip_unless_download_would_fail(arch: str) -> None:
-    if _imagenet.cached_weights_path(arch).is_file():
-        pytest.skip(f"{arch} ImageNet weights are already in the Keras cache")
-    if _weights_host_reachable():
-        pytest.skip("the weights host is reachable: building would download the weights")
-
-
-OFFLINE_MESSAGE = r"ImageNet weights for \S+ could not be downloaded.*--weights none.*\.keras/models"
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No cached weights and no route to the weights host — simulated, so the test never leaves loopback."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.setattr(_imagenet, "weights_host_reachable", lambda *args, **kwargs: False)
 
 
 @pytest.mark.parametrize("arch", IMAGENET_ARCHS)
-def test_imagenet_weights_offline_is_a_clear_error(arch):
-    _skip_unless_download_would_fail(arch)
+def test_imagenet_weights_offline_is_a_clear_error(arch, offline):
     with pytest.raises(RuntimeError, match=OFFLINE_MESSAGE):
         build_model(default_config(arch, data="unused", weights="imagenet", input_size=32))
 
 
-def test_failed_keras_download_becomes_the_same_error(monkeypatch):
-    # Let the reachability probe pass so Keras really tries (and fails) to download.
-    _skip_unless_download_would_fail("vgg16")
-    monkeypatch.setattr(_imagenet, "weights_host_reachable", lambda: True)
+def test_failed_keras_download_becomes_the_same_error(offline, monkeypatch):
+    """The host answered the probe but Keras' download then failed (its bare "URL fetch failure")."""
+    monkeypatch.setattr(_imagenet, "weights_host_reachable", lambda *args, **kwargs: True)
+
+    def failing_download(*args, **kwargs):
+        raise Exception("URL fetch failure on https://weights.invalid/vgg16_notop.h5: None -- connection reset")
+
+    constructor, preprocess, filename = _imagenet.FAMILIES["vgg16"]
+    monkeypatch.setitem(_imagenet.FAMILIES, "vgg16", (failing_download, preprocess, filename))
     with pytest.raises(RuntimeError, match=OFFLINE_MESSAGE) as error:
         build_model(default_config("vgg16", data="unused", weights="imagenet", input_size=32))
     assert "URL fetch failure" in str(error.value.__cause__)
