@@ -74,7 +74,7 @@ def encode(callback: Callback) -> str:
 
 
 def _event_id(text: str) -> int | None:
-    return int(text) if text.isdigit() and 0 < len(text) <= 12 else None
+    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) <= 12 else None
 
 
 def decode(raw: str | None) -> Callback:

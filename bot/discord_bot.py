@@ -157,20 +157,20 @@ class MoodCog(commands.Cog, name="MoodTunes"):
         if (refusal := self.service.admit_photo(PLATFORM, str(user.id))) is not None:
             return refusal
         data = await attachment.read()
-        return await asyncio.to_thread(self.service.handle_photo, PLATFORM, str(user.id), data, admitted=True)
+        return await self.service.handle_photo_async(PLATFORM, str(user.id), data, admitted=True)
 
     # -- slash commands --
     @app_commands.command(name="mood", description="Music for your mood: send a selfie, or pick a mood")
     @app_commands.describe(photo="A selfie: I'll guess how you feel", mood="Or pick a mood yourself")
     @app_commands.choices(mood=[app_commands.Choice(name=m, value=m) for m in MOODS])
     async def mood(self, interaction: discord.Interaction, photo: discord.Attachment | None = None,
-                   mood: app_commands.Choice[str] | None = None) -> None:
+                   mood: str | None = None) -> None:
         """/mood [photo] [mood]: tracks for a selfie, or for a chosen mood; neither offers the mood buttons."""
         await interaction.response.defer(thinking=True)
         if photo is not None:
             answer = await self.answer_photo(interaction.user, photo)
         else:
-            answer = await self.call(self.service.handle_mood, str(interaction.user.id), mood.value if mood else None)
+            answer = await self.call(self.service.handle_mood, str(interaction.user.id), mood)
         await interaction.followup.send(**reply_kwargs(answer))
 
     @app_commands.command(name="settings", description="Music that matches your mood, or music that lifts it")

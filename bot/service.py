@@ -4,12 +4,15 @@ returned Answer (text + which buttons). Calls are synchronous: adapters run them
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
 import time
 from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -87,6 +90,9 @@ class ChatService:
         self.pipeline = pipeline
         self.store = store
         self.flood = FloodGuard(photos_per_minute)
+        # Photos get their own threads: inference (serialised by the model's lock anyway) must never occupy
+        # the default pool that votes and commands use, or a 👍 would queue behind every waiting photo.
+        self._photo_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="moodtunes-photo")
 
     # --- helpers -------------------------------------------------------------------------------------------
     def _user(self, platform: str, user: str) -> int:
@@ -112,6 +118,11 @@ class ChatService:
         """The answer for a file refused before download (too big, not an image)."""
         log.info("photo refused before download (%s): %s", type(error).__name__, error)
         return Answer("rejected", messages.friendly_rejection(error), offer_moods=True)
+
+    async def handle_photo_async(self, platform: str, user: str, data: bytes, *, admitted: bool = False) -> Answer:
+        """handle_photo on the photo threads, for adapters running an event loop."""
+        call = partial(self.handle_photo, platform, user, data, admitted=admitted)
+        return await asyncio.get_running_loop().run_in_executor(self._photo_pool, call)
 
     def handle_photo(self, platform: str, user: str, data: bytes, *, admitted: bool = False) -> Answer:
         """Photo bytes -> an answer. ``admitted``: the adapter already ran admit_photo."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import (
@@ -19,7 +21,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, MessageLimit
-from telegram.error import Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -84,6 +86,37 @@ _REDACT = _RedactSecrets()
 _LOGGERS_TO_REDACT = ("moodtunes.telegram", "telegram", "telegram.Bot", "telegram.ext", "telegram.ext.ExtBot",
                       "telegram.ext.Application", "telegram.ext.Updater", "telegram.ext.AIORateLimiter",
                       "telegram.BaseRequest", "telegram.HTTPXRequest", "httpx")
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """PTB's AIORateLimiter (Telegram's flood limits; waits out a 429's ``retry_after``) that also retries
+    server errors: Telegram's 5xx and dropped connections reach us as a bare ``NetworkError``.
+
+    Not retried: ``BadRequest`` (also a NetworkError subclass in PTB — the request itself is wrong) and
+    ``TimedOut`` (the request may have been delivered; sending it again could duplicate a message).
+    getUpdates never comes through here (PTB's updater retries it on its own)."""
+
+    def __init__(self, *args: Any, network_retries: int = 3, backoff: float = 0.5, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.network_retries = network_retries
+        self.backoff = backoff
+
+    async def process_request(self, callback: Callable[..., Coroutine[Any, Any, Any]], args: Any,
+                              kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
+                              rate_limit_args: int | None) -> Any:
+        for attempt in range(self.network_retries + 1):
+            try:
+                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+            except (BadRequest, TimedOut):
+                raise
+            except NetworkError as exc:
+                if attempt == self.network_retries:
+                    raise
+                delay = self.backoff * 2**attempt
+                log.warning("telegram %s failed (%s); retry %d/%d in %.1fs", endpoint, type(exc).__name__,
+                            attempt + 1, self.network_retries, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # the loop either returns or raises
 
 
 def _service(context: ContextTypes.DEFAULT_TYPE) -> ChatService:
@@ -193,8 +226,7 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply(update, context, ChatService.reject_photo(ImageTooLarge(f"{file.file_size} bytes")))
         return
     data = await file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT)  # in memory, never on disk
-    answer = await asyncio.to_thread(_service(context).handle_photo, PLATFORM, _user(update), bytes(data),
-                                     admitted=True)
+    answer = await _service(context).handle_photo_async(PLATFORM, _user(update), bytes(data), admitted=True)
     await _reply(update, context, answer)
 
 
@@ -250,7 +282,14 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the exception (secrets redacted) and tell the user something went wrong."""
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("error while handling update %s: %s", update_id, type(context.error).__name__, exc_info=context.error)
-    if isinstance(update, Update) and update.effective_chat and not isinstance(context.error, Forbidden):
+    if not isinstance(update, Update) or isinstance(context.error, Forbidden):
+        return
+    if update.callback_query is not None:
+        try:  # stop the button's spinner; it may already have been answered
+            await update.callback_query.answer(messages.SOMETHING_WENT_WRONG)
+        except TelegramError:
+            pass
+    if update.effective_chat:
         await context.bot.send_message(update.effective_chat.id, messages.SOMETHING_WENT_WRONG)
 
 
@@ -288,7 +327,7 @@ def build_application(settings: Settings, service: ChatService) -> Application:
         .token(token)
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(RetryingRateLimiter(max_retries=3))
         .post_init(post_init)
         # Updates are handled concurrently; the pipeline's detector and model serialise their own calls.
         .concurrent_updates(True)

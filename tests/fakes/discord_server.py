@@ -6,6 +6,10 @@ Everything the client sends is recorded (``requests``); tests push gateway event
 for the client's reaction (``wait_request``). Payload shapes follow the Discord API v10 documentation and
 what discord.py 2.7 reads (discord/state.py, interactions.py, message.py, appinfo.py, gateway.py).
 
+Rate limits can be injected with :meth:`FakeDiscord.fail_next`: the next matching request is answered with a 429
+shaped like Discord's (``retry_after`` in the JSON body, ``Retry-After``, ``X-RateLimit-*`` and ``Via`` headers) and
+not carried out; it is still recorded, with its ``status``.
+
 Gateway frames are uncompressed JSON text: discord.py asks for ``compress=zlib-stream`` in the URL but hands
 TEXT frames straight to the JSON decoder (DiscordWebSocket.received_message only inflates ``bytes``).
 """
@@ -13,10 +17,13 @@ TEXT frames straight to the JSON decoder (DiscordWebSocket.received_message only
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import itertools
 import json
+import math
 import secrets
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +48,36 @@ class Recorded:
     files: list[str] = field(default_factory=list)
     authorized: bool = False
     response: Any = None  # the JSON the fake answered with
+    status: int = 200
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class RateLimit:
+    """A 429 to answer to the next request matching ``method`` and ``path`` (an fnmatch pattern)."""
+
+    method: str
+    path: str
+    retry_after: float
+    is_global: bool = False
+    scope: str = "user"
+
+    def matches(self, method: str, path: str) -> bool:
+        return method == self.method and fnmatch.fnmatchcase(path, self.path)
+
+    def response(self) -> web.Response:
+        body = {"message": "You are being rate limited.", "retry_after": self.retry_after, "global": self.is_global,
+                "code": 0}
+        headers = {"Content-Type": "application/json", "Via": "1.1 google",
+                   "Retry-After": str(math.ceil(self.retry_after)), "X-RateLimit-Scope": self.scope}
+        if self.is_global:
+            headers["X-RateLimit-Global"] = "true"
+        else:
+            reset = time.time() + self.retry_after
+            headers.update({"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0",
+                            "X-RateLimit-Reset": f"{reset:.3f}", "X-RateLimit-Reset-After": f"{self.retry_after:.3f}",
+                            "X-RateLimit-Bucket": f"{zlib.crc32(self.path.encode()):08x}"})
+        return web.Response(body=json.dumps(body).encode(), status=429, headers=headers)
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -69,6 +106,7 @@ class FakeDiscord:
         self.commands: list[dict] = []
         self._attachments: dict[str, tuple[bytes, str]] = {}
         self._interaction_tokens: dict[str, str] = {}
+        self._rate_limits: list[RateLimit] = []
         self._ws: web.WebSocketResponse | None = None
         self._seq = 0
         self._runner: web.AppRunner | None = None
@@ -174,6 +212,11 @@ class FakeDiscord:
         self._seq += 1
         await self._ws.send_str(json.dumps({"op": 0, "t": event, "s": self._seq, "d": data}))
 
+    def fail_next(self, method: str, path: str, *, retry_after: float = 1.0, is_global: bool = False) -> None:
+        """Answer the next ``method`` request whose API path (after /api/v10) matches the fnmatch pattern
+        ``path`` with a 429 asking to retry after ``retry_after`` seconds. Calls queue up."""
+        self._rate_limits.append(RateLimit(method, path, retry_after, is_global, "global" if is_global else "user"))
+
     def mark(self) -> int:
         return len(self.requests)
 
@@ -244,7 +287,13 @@ class FakeDiscord:
         body, files = await self._body(request)
         authorized = request.headers.get("Authorization") == f"Bot {self.token}"
         record = Recorded(request.method, path, dict(request.query), body, files, authorized)
-        response = self._answer(request.method, path, body, authorized)
+        limit = next((r for r in self._rate_limits if r.matches(request.method, path)), None)
+        if limit is not None:
+            self._rate_limits.remove(limit)
+            response = limit.response()
+        else:
+            response = self._answer(request.method, path, body, authorized)
+        record.status = response.status
         if isinstance(response, web.Response) and response.body is not None and response.status != 204:
             record.response = json.loads(response.body)
         self.requests.append(record)  # after answering: a waiting test sees the request with its response

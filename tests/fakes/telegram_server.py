@@ -9,6 +9,11 @@ A few of Telegram's own rules are enforced (text length, callback_data size, one
 
 Every call is recorded as an :class:`ApiCall`; tests push updates with :meth:`push_update` (or the
 ``send_*``/``press`` helpers, which build correctly shaped updates) and wait for replies with timeouts.
+
+Transient faults can be injected with :meth:`fail_next` (a 429 with ``parameters.retry_after``, a 5xx): the
+faulted request is answered with the error before the method runs, so nothing is delivered; it is recorded in
+``injected``, not in ``calls``. :meth:`listen` registers a callback for every recorded call (cheaper than many
+concurrent ``wait_for`` waiters when a test pushes thousands of updates).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import asyncio
 import itertools
 import json
 import time
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -75,6 +81,27 @@ class TelegramAPIError(Exception):
         self.description = description
 
 
+@dataclass(frozen=True)
+class Fault:
+    """One injected failure: the HTTP status, and for a 429 the ``retry_after`` Telegram asks for."""
+
+    status: int
+    retry_after: int | None = None
+    description: str | None = None
+
+    def response(self) -> web.Response:
+        if self.status == 502:  # Telegram's front proxy answers a 502 with an HTML page, not JSON
+            return web.Response(status=502, content_type="text/html",
+                                text="<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>")
+        if self.status == 429:
+            retry_after = self.retry_after or 1
+            body = {"ok": False, "error_code": 429,
+                    "description": self.description or f"Too Many Requests: retry after {retry_after}",
+                    "parameters": {"retry_after": retry_after}}
+            return web.json_response(body, status=429)
+        return _error(self.status, self.description or "Internal Server Error")
+
+
 class FakeTelegram:
     """Start with ``await fake.start()`` (or ``async with FakeTelegram() as fake``); stop with ``await fake.stop()``."""
 
@@ -85,6 +112,7 @@ class FakeTelegram:
                          "can_join_groups": True, "can_read_all_group_messages": False,
                          "supports_inline_queries": False}
         self.calls: list[ApiCall] = []
+        self.injected: list[ApiCall] = []  # requests answered with a fault from fail_next (not in calls)
         self.commands: list[dict] = []
         self.webhook: dict[str, Any] | None = None
         self.port: int | None = None
@@ -99,6 +127,8 @@ class FakeTelegram:
         self._open_queries: set[str] = set()
         self._answered_queries: set[str] = set()
         self._cursor: dict[int, int] = {}  # chat_id -> index into calls of the last reply handed to a test
+        self._faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self._listeners: list[Callable[[ApiCall], None]] = []
         self._changed = asyncio.Condition()
         self._new_update = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -157,6 +187,17 @@ class FakeTelegram:
         self._files[file_id] = {"data": data, "file_size": size, "file_path": path, "file_unique_id": f"U{n:04d}"}
         self._paths[path] = file_id
         return file_id
+
+    def fail_next(self, method: str, status: int, retry_after: int | None = None, *, times: int = 1,
+                  description: str | None = None) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``status`` (429: with ``retry_after`` seconds)
+        instead of running them. Faults queue up: ``fail_next(m, 429, 1); fail_next(m, 502)`` fails twice."""
+        for _ in range(times):
+            self._faults[method].append(Fault(status, retry_after, description))
+
+    def listen(self, callback: Callable[[ApiCall], None]) -> None:
+        """Call ``callback`` (synchronously, in the server's loop) with every call as it is recorded."""
+        self._listeners.append(callback)
 
     @staticmethod
     def user(user_id: int) -> dict:
@@ -263,6 +304,11 @@ class FakeTelegram:
         method = request.match_info["method"]
         params = await _read_params(request)
         call = ApiCall(method, params)
+        if self._faults.get(method):
+            fault = self._faults[method].popleft()
+            call.error = f"injected {fault.status}"
+            self.injected.append(call)
+            return fault.response()
         try:
             handler = getattr(self, f"_m_{method[:1].lower()}{method[1:]}", None)
             if handler is None:
@@ -279,6 +325,8 @@ class FakeTelegram:
     async def _record(self, call: ApiCall) -> None:
         async with self._changed:
             self.calls.append(call)
+            for listener in self._listeners:
+                listener(call)
             self._changed.notify_all()
 
     async def _download(self, request: web.Request) -> web.Response:
