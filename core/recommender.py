@@ -110,10 +110,13 @@ class Recommender:
         self._vectors = self._scaler.transform(catalog[list(FEATURES)].to_numpy(float))
         self._row_of_id = {track_id: i for i, track_id in enumerate(catalog["id"])}
         self._index: dict[str, tuple[np.ndarray, NearestNeighbors]] = {}
+        self._centroid: dict[str, np.ndarray] = {}
         for mood in MOODS:
             rows = np.flatnonzero((catalog["mood"] == mood).to_numpy())
             if len(rows):
                 self._index[mood] = (rows, NearestNeighbors(metric="euclidean").fit(self._vectors[rows]))
+                self._centroid[mood] = self._vectors[rows].mean(axis=0)
+        self._ids = catalog["id"].to_numpy()
         self._valence = FEATURES.index("valence")
         self._energy = FEATURES.index("energy")
 
@@ -138,8 +141,7 @@ class Recommender:
 
     def query_point(self, mood: str, target: MoodTarget | None = None, liked_ids: tuple[str, ...] = ()) -> np.ndarray:
         """The mood's centroid; valence/energy set from the target; pulled toward liked tracks."""
-        rows, _ = self._index[mood]
-        point = self._vectors[rows].mean(axis=0)
+        point = self._centroid[mood].copy()
         if target is not None:
             raw = self._scaler.mean_.copy()
             raw[self._valence], raw[self._energy] = target.valence, target.energy
@@ -162,7 +164,7 @@ class Recommender:
         _, neighbours = index.kneighbors(point, n_neighbors=n)
         picked: list[Track] = []
         for local in neighbours[0]:
-            track_id = self.catalog["id"].iat[rows[local]]
+            track_id = self._ids[rows[local]]
             if track_id in exclude:
                 continue
             picked.append(self._track(rows[local]))
