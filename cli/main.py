@@ -186,6 +186,9 @@ def train_emotion(
     batch_size: Annotated[Optional[int], typer.Option("--batch-size")] = None,
     resume: Annotated[Optional[Path], typer.Option(help="a run folder (or its checkpoint.keras) to continue")] = None,
     max_train_images: Annotated[Optional[int], typer.Option(help="train on a random subset (smoke tests)")] = None,
+    init_from: Annotated[Optional[Path], typer.Option(help="start from this .keras checkpoint's weights")] = None,
+    learning_rate: Annotated[Optional[float], typer.Option("--learning-rate")] = None,
+    warmup_epochs: Annotated[Optional[int], typer.Option("--warmup-epochs")] = None,
 ) -> None:
     """Train (or resume) an emotion model; the best val epoch is exported to OUT/model."""
     from training.train_emotion import ARCHITECTURES, TrainConfig, default_config, train
@@ -196,7 +199,8 @@ def train_emotion(
         _fail("--weights must be imagenet or none")
     config = default_config(arch, data=str(data), out=str(out), weights=weights)
     for name, value in (("epochs", epochs), ("input_size", input_size), ("batch_size", batch_size),
-                        ("max_train_images", max_train_images)):
+                        ("max_train_images", max_train_images), ("init_from", init_from and str(init_from)),
+                        ("learning_rate", learning_rate), ("warmup_epochs", warmup_epochs)):
         if value is not None:
             setattr(config, name, value)
     try:

@@ -54,6 +54,7 @@ class TrainConfig:
     mixed_precision: bool = True
     seed: int = 1337
     max_train_images: int | None = None  # for smoke tests
+    init_from: str | None = None  # a .keras checkpoint whose weights start this run (fine-tuning)
     extra: dict = field(default_factory=dict)
 
 
@@ -220,6 +221,9 @@ def train(config: TrainConfig, resume: Path | None = None) -> Path:
             print(f"resuming {out} at epoch {state['epochs_done'] + 1}", flush=True)
         else:
             model = build_model(config)
+            if config.init_from:
+                model.set_weights(keras.models.load_model(config.init_from).get_weights())
+                print(f"starting from the weights of {config.init_from}", flush=True)
             model.compile(
                 optimizer=keras.optimizers.AdamW(learning_rate_schedule(config, steps_per_epoch),
                                                  weight_decay=config.weight_decay),
