@@ -189,6 +189,8 @@ def train_emotion(
     init_from: Annotated[Optional[Path], typer.Option(help="start from this .keras checkpoint's weights")] = None,
     learning_rate: Annotated[Optional[float], typer.Option("--learning-rate")] = None,
     warmup_epochs: Annotated[Optional[int], typer.Option("--warmup-epochs")] = None,
+    class_weight_power: Annotated[Optional[float], typer.Option(
+        "--class-weight-power", help="0 ignores class imbalance, 1 fully balances it")] = None,
 ) -> None:
     """Train (or resume) an emotion model; the best val epoch is exported to OUT/model."""
     from training.train_emotion import ARCHITECTURES, TrainConfig, default_config, train
@@ -200,12 +202,28 @@ def train_emotion(
     config = default_config(arch, data=str(data), out=str(out), weights=weights)
     for name, value in (("epochs", epochs), ("input_size", input_size), ("batch_size", batch_size),
                         ("max_train_images", max_train_images), ("init_from", init_from and str(init_from)),
-                        ("learning_rate", learning_rate), ("warmup_epochs", warmup_epochs)):
+                        ("learning_rate", learning_rate), ("warmup_epochs", warmup_epochs),
+                        ("class_weight_power", class_weight_power)):
         if value is not None:
             setattr(config, name, value)
     try:
         folder = train(config, resume=resume)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        _fail(str(exc), 1)
+    typer.echo(f"model written to {folder}")
+
+
+@train_app.command("ensemble")
+def train_ensemble(
+    member: Annotated[list[Path], typer.Option(help="a finished run folder; give two or more")],
+    out: Annotated[Path, typer.Option(help="folder for the ensemble's model/")] = Path("runs/ensemble"),
+) -> None:
+    """Average finished runs' best checkpoints into one servable model, measured on val."""
+    from training.ensemble import build_ensemble
+
+    try:
+        folder = build_ensemble(member, out)
+    except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc), 1)
     typer.echo(f"model written to {folder}")
 

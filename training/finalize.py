@@ -82,17 +82,31 @@ def evaluate_served(model: EmotionModel, faces) -> EvaluationReport:
     return evaluate_predictions(faces.labels, probs.argmax(axis=1))
 
 
+def write_servable(folder: Path, keras_model, metadata: dict, splits: dict) -> EvaluationReport:
+    """Export ``keras_model`` to ``folder`` as TFLite + metadata, measured as served (val, and test if given)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    export_tflite(keras_model, folder / MODEL_FILE)
+    (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+    served = EmotionModel(folder)
+    started = time.perf_counter()
+    val_report = evaluate_served(served, splits["val"])
+    metadata["val"] = val_report.as_dict() | {"seconds": round(time.perf_counter() - started, 2)}
+    if "test" in splits:  # reported only, never used for any choice
+        metadata["test"] = evaluate_served(served, splits["test"]).as_dict()
+    metadata["sha256"] = file_sha256(folder / MODEL_FILE)
+    metadata["size_bytes"] = (folder / MODEL_FILE).stat().st_size
+    (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+    return val_report
+
+
 def finalize(out: Path, config, state: dict, splits: dict) -> Path:
     """Export the best checkpoint and describe it. Numbers come from the exported model, as served."""
     import keras
 
     out = Path(out)
     folder = out / MODEL_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
     best = keras.models.load_model(out / "best.keras")
     model = float32_copy(best, config)
-    export_tflite(model, folder / MODEL_FILE)
-
     metadata = {
         "version": f"{config.arch}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
         "architecture": config.arch,
@@ -111,18 +125,7 @@ def finalize(out: Path, config, state: dict, splits: dict) -> Path:
         "hyperparameters": state["config"],
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
-
-    served = EmotionModel(folder)
-    started = time.perf_counter()
-    val_report = evaluate_served(served, splits["val"])
-    metadata["val"] = val_report.as_dict() | {"seconds": round(time.perf_counter() - started, 2)}
-    if "test" in splits:  # reported only, never used for any choice
-        metadata["test"] = evaluate_served(served, splits["test"]).as_dict()
-    metadata["sha256"] = file_sha256(folder / MODEL_FILE)
-    metadata["size_bytes"] = (folder / MODEL_FILE).stat().st_size
-    (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
-
+    val_report = write_servable(folder, model, metadata, splits)
     plot_curves(state["history"], out / "training_curves.png")
     plot_confusion(val_report, out / "confusion_val.png", f"{config.arch} on val")
     print(f"exported {folder}: val accuracy {val_report.accuracy:.4f} on {val_report.n} faces", flush=True)
