@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 from pathlib import Path
 
@@ -87,3 +88,23 @@ def fer_faces(split: str, emotion: str, n: int) -> np.ndarray:
     """The first ``n`` real FER2013 faces of one class, as (n, 48, 48) uint8."""
     paths = sorted((FER_ROOT / split / emotion).iterdir())[:n]
     return np.stack([np.asarray(Image.open(p).convert("L")) for p in paths])
+
+
+class KeepRecords(logging.Handler):
+    """Collects every log record it sees (for module-wide log assertions; caplog sees one test only)."""
+
+    def __init__(self, level: int = logging.DEBUG) -> None:
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def migrated_sqlite_store(folder: Path):
+    """A real, migrated SQLite store in ``folder`` (close it when done)."""
+    from db.store import Store
+
+    built = Store(f"sqlite:///{folder / 'moodtunes.sqlite3'}", salt="test-salt")
+    built.upgrade()
+    return built

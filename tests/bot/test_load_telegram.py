@@ -38,6 +38,7 @@ from bot.telegram_bot import serve
 from core import messages
 from core.settings import Settings
 from db.store import Store
+from tests.conftest import KeepRecords
 from tests.fakes.telegram_server import ApiCall, FakeTelegram
 
 SCALE = float(os.environ.get("MOODTUNES_LOAD_SCALE", "1.0"))
@@ -102,19 +103,10 @@ def load_store(tmp_path) -> Store:
     store.close()
 
 
-class _Keep(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
 def warnings_seen():
     """MoodTunes' own warnings and errors during the test (database lock retries, lost votes, handler errors)."""
-    keep, logger = _Keep(), logging.getLogger("moodtunes")
+    keep, logger = KeepRecords(logging.WARNING), logging.getLogger("moodtunes")
     logger.addHandler(keep)
     yield keep.records
     logger.removeHandler(keep)

@@ -26,6 +26,7 @@ from core.errors import ImageTooLarge, NotAnImage
 from core.mood import MOODS
 from core.settings import Settings
 from db.store import Store
+from tests.conftest import KeepRecords, migrated_sqlite_store
 from tests.fakes.telegram_server import FakeTelegram
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -38,19 +39,10 @@ WAIT = 30  # seconds: the longest any single reply may take
 
 
 # --- fixtures ------------------------------------------------------------------------------------------------
-class _Keep(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture(scope="module")
 def log_records():
     """Every log record of the module, at DEBUG (caplog would only see one test's)."""
-    root, keep = logging.getLogger(), _Keep()
+    root, keep = logging.getLogger(), KeepRecords()
     old_level = root.level
     root.setLevel(logging.DEBUG)
     root.addHandler(keep)
@@ -61,8 +53,7 @@ def log_records():
 
 @pytest.fixture(scope="module")
 def tg_store(tmp_path_factory) -> Store:
-    store = Store(f"sqlite:///{tmp_path_factory.mktemp('tg') / 'moodtunes.sqlite3'}", salt="test-salt")
-    store.upgrade()
+    store = migrated_sqlite_store(tmp_path_factory.mktemp('tg'))
     yield store
     store.close()
 

@@ -21,6 +21,7 @@ from bot.telegram_bot import serve
 from core import messages
 from core.settings import Settings
 from db.store import Store
+from tests.conftest import KeepRecords, migrated_sqlite_store
 from tests.fakes.telegram_server import ApiCall, FakeTelegram
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
@@ -29,18 +30,9 @@ WAIT = 30  # seconds: the longest any single reply may take
 QUIET = 1.5  # seconds to wait for a duplicate that must not come (longer than the retry backoff's first step)
 
 
-class _Keep(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture(scope="module")
 def log_records():
-    keep = _Keep()
+    keep = KeepRecords()
     logger = logging.getLogger("moodtunes.telegram")
     old_level = logger.level
     logger.setLevel(logging.DEBUG)
@@ -52,8 +44,7 @@ def log_records():
 
 @pytest.fixture(scope="module")
 def faults_store(tmp_path_factory) -> Store:
-    store = Store(f"sqlite:///{tmp_path_factory.mktemp('tgfaults') / 'moodtunes.sqlite3'}", salt="test-salt")
-    store.upgrade()
+    store = migrated_sqlite_store(tmp_path_factory.mktemp('tgfaults'))
     yield store
     store.close()
 
