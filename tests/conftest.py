@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -99,6 +100,21 @@ class KeepRecords(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+
+@contextmanager
+def capture_logs(logger_name: str | None = None, level: int = logging.DEBUG):
+    """Every record ``logger_name`` (the root logger by default) sees at ``level`` and above, while inside."""
+    logger, keep = logging.getLogger(logger_name), KeepRecords(level)
+    old_level = logger.level
+    if old_level == logging.NOTSET or old_level > level:
+        logger.setLevel(level)
+    logger.addHandler(keep)
+    try:
+        yield keep.records
+    finally:
+        logger.removeHandler(keep)
+        logger.setLevel(old_level)
 
 
 def migrated_sqlite_store(folder: Path):

@@ -38,7 +38,7 @@ from bot.telegram_bot import serve
 from core import messages
 from core.settings import Settings
 from db.store import Store
-from tests.conftest import KeepRecords
+from tests.conftest import capture_logs
 from tests.fakes.telegram_server import ApiCall, FakeTelegram
 
 SCALE = float(os.environ.get("MOODTUNES_LOAD_SCALE", "1.0"))
@@ -106,10 +106,8 @@ def load_store(tmp_path) -> Store:
 @pytest.fixture
 def warnings_seen():
     """MoodTunes' own warnings and errors during the test (database lock retries, lost votes, handler errors)."""
-    keep, logger = KeepRecords(logging.WARNING), logging.getLogger("moodtunes")
-    logger.addHandler(keep)
-    yield keep.records
-    logger.removeHandler(keep)
+    with capture_logs("moodtunes", logging.WARNING) as records:
+        yield records
 
 
 # --- replies, as the fake records them -----------------------------------------------------------------------

@@ -26,7 +26,7 @@ from core.errors import ImageTooLarge, NotAnImage
 from core.mood import MOODS
 from core.settings import Settings
 from db.store import Store
-from tests.conftest import KeepRecords, migrated_sqlite_store
+from tests.conftest import capture_logs, migrated_sqlite_store
 from tests.fakes.telegram_server import FakeTelegram
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -42,13 +42,8 @@ WAIT = 30  # seconds: the longest any single reply may take
 @pytest.fixture(scope="module")
 def log_records():
     """Every log record of the module, at DEBUG (caplog would only see one test's)."""
-    root, keep = logging.getLogger(), KeepRecords()
-    old_level = root.level
-    root.setLevel(logging.DEBUG)
-    root.addHandler(keep)
-    yield keep.records
-    root.removeHandler(keep)
-    root.setLevel(old_level)
+    with capture_logs() as records:
+        yield records
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from bot.telegram_bot import serve
 from core import messages
 from core.settings import Settings
 from db.store import Store
-from tests.conftest import KeepRecords, migrated_sqlite_store
+from tests.conftest import capture_logs, migrated_sqlite_store
 from tests.fakes.telegram_server import ApiCall, FakeTelegram
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
@@ -32,14 +32,8 @@ QUIET = 1.5  # seconds to wait for a duplicate that must not come (longer than t
 
 @pytest.fixture(scope="module")
 def log_records():
-    keep = KeepRecords()
-    logger = logging.getLogger("moodtunes.telegram")
-    old_level = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(keep)
-    yield keep.records
-    logger.removeHandler(keep)
-    logger.setLevel(old_level)
+    with capture_logs("moodtunes.telegram") as records:
+        yield records
 
 
 @pytest.fixture(scope="module")
