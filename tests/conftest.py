@@ -68,11 +68,7 @@ def pipeline(settings):
 
 @pytest.fixture
 def store(tmp_path):
-    from db.store import Store
-
-    built = Store(f"sqlite:///{tmp_path / 'moodtunes.sqlite3'}", salt="test-salt")
-    built.upgrade()
-    return built
+    return migrated_sqlite_store(tmp_path)
 
 
 @pytest.fixture

@@ -9,12 +9,11 @@ Selection among single models and ensembles is made on val, like any other model
 from __future__ import annotations
 
 import json
-import platform
 from datetime import datetime, timezone
 from pathlib import Path
 
 from core.emotions import EMOTIONS
-from training.finalize import MODEL_FOLDER, float32_copy, plot_confusion, write_servable
+from training.finalize import MODEL_FOLDER, PREPROCESSING, float32_copy, plot_confusion, provenance, write_servable
 
 
 def build_ensemble(run_dirs: list[Path], out: Path) -> Path:
@@ -53,8 +52,7 @@ def build_ensemble(run_dirs: list[Path], out: Path) -> Path:
                      "hyperparameters": state["config"]} for run, config, state in states],
         "classes": list(EMOTIONS),
         "input_size": size,
-        "preprocessing": "face crop aligned by the eyes, greyscale, resized to input_size x input_size, "
-        "raw 0-255 float32 pixels (the model rescales), shape (n, size, size, 1)",
+        "preprocessing": PREPROCESSING,
         "tta_flip": True,
         "parameters": int(model.count_params()),
         "data": {"train": f"{first_config.data} train split ({len(splits['train'])} faces)",
@@ -62,11 +60,9 @@ def build_ensemble(run_dirs: list[Path], out: Path) -> Path:
                               "then single model vs ensemble"},
         "epochs_trained": sum(state["epochs_done"] for _, _, state in states),
         "training_seconds": round(sum(state["train_seconds"] for _, _, state in states), 1),
-        "training_machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **provenance(),
     }
     out = Path(out)
     report = write_servable(out / MODEL_FOLDER, model, metadata, splits)
     plot_confusion(report, out / "confusion_val.png", "ensemble on val")
-    print(f"exported {out / MODEL_FOLDER}: val accuracy {report.accuracy:.4f} on {report.n} faces", flush=True)
     return out / MODEL_FOLDER

@@ -15,6 +15,14 @@ from core.emotions import EMOTIONS
 from core.evaluation import EvaluationReport, evaluate_predictions
 
 MODEL_FOLDER = "model"
+PREPROCESSING = ("face crop aligned by the eyes, greyscale, resized to input_size x input_size, "
+                 "raw 0-255 float32 pixels (the model rescales), shape (n, size, size, 1)")
+
+
+def provenance() -> dict:
+    """Where and when a servable model was made, for its metadata."""
+    return {"training_machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def export_tflite(keras_model, path: Path) -> None:
@@ -96,6 +104,7 @@ def write_servable(folder: Path, keras_model, metadata: dict, splits: dict) -> E
     metadata["sha256"] = file_sha256(folder / MODEL_FILE)
     metadata["size_bytes"] = (folder / MODEL_FILE).stat().st_size
     (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+    print(f"exported {folder}: val accuracy {val_report.accuracy:.4f} on {val_report.n} faces", flush=True)
     return val_report
 
 
@@ -112,8 +121,7 @@ def finalize(out: Path, config, state: dict, splits: dict) -> Path:
         "architecture": config.arch,
         "classes": list(EMOTIONS),
         "input_size": config.input_size,
-        "preprocessing": "face crop aligned by the eyes, greyscale, resized to input_size x input_size, "
-        "raw 0-255 float32 pixels (the model rescales), shape (n, size, size, 1)",
+        "preprocessing": PREPROCESSING,
         "tta_flip": True,
         "parameters": int(model.count_params()),
         "data": {"train": f"{config.data} train split ({len(splits['train'])} faces)",
@@ -121,12 +129,10 @@ def finalize(out: Path, config, state: dict, splits: dict) -> Path:
         "epochs_trained": state["epochs_done"],
         "best_epoch": state["best_epoch"],
         "training_seconds": round(state["train_seconds"], 1),
-        "training_machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "hyperparameters": state["config"],
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **provenance(),
     }
     val_report = write_servable(folder, model, metadata, splits)
     plot_curves(state["history"], out / "training_curves.png")
     plot_confusion(val_report, out / "confusion_val.png", f"{config.arch} on val")
-    print(f"exported {folder}: val accuracy {val_report.accuracy:.4f} on {val_report.n} faces", flush=True)
     return folder

@@ -38,7 +38,7 @@ from bot.telegram_bot import serve
 from core import messages
 from core.settings import Settings
 from db.store import Store
-from tests.conftest import capture_logs
+from tests.conftest import capture_logs, migrated_sqlite_store
 from tests.fakes.telegram_server import ApiCall, FakeTelegram
 
 SCALE = float(os.environ.get("MOODTUNES_LOAD_SCALE", "1.0"))
@@ -97,8 +97,7 @@ async def running_bot(service: ChatService, data_dir) -> AsyncIterator[FakeTeleg
 
 @pytest.fixture
 def load_store(tmp_path) -> Store:
-    store = Store(f"sqlite:///{tmp_path / 'moodtunes.sqlite3'}", salt="test-salt")
-    store.upgrade()
+    store = migrated_sqlite_store(tmp_path)
     yield store
     store.close()
 

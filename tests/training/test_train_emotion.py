@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import keras
 import numpy as np
@@ -12,33 +11,15 @@ from PIL import Image
 
 from core.emotion import EmotionModel, file_sha256
 from core.emotions import EMOTIONS
-from tests.conftest import FER_ROOT, fer_faces
+from tests.conftest import fer_faces
+from tests.training.conftest import VAL_PER_CLASS
 from training import train_emotion
 from training.fer_data import load_splits
 from training.train_emotion import TrainConfig, build_model, train
 
-TRAIN_PER_CLASS, VAL_PER_CLASS = 20, 5
 # fer2013.csv numbers its classes in this order, not ours.
 CSV_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 EPOCH_CHECKPOINT = train_emotion.EpochCheckpoint  # the real one, before any test wraps it
-
-
-@pytest.fixture(scope="module")
-def tiny_fer(tmp_path_factory):
-    """Real FER2013 faces copied into train/ and val/ folders: 140 to train on, 35 to select with."""
-    root = tmp_path_factory.mktemp("fer2013")
-    for split, n in (("train", TRAIN_PER_CLASS), ("val", VAL_PER_CLASS)):
-        for emotion in EMOTIONS:
-            (root / split / emotion).mkdir(parents=True)
-            for path in sorted((FER_ROOT / split / emotion).iterdir())[:n]:
-                shutil.copy(path, root / split / emotion / path.name)
-    return root
-
-
-@pytest.fixture
-def restore_policy():
-    yield
-    keras.mixed_precision.set_global_policy("float32")  # a crashed run leaves mixed_bfloat16 behind
 
 
 class Interrupted(Exception):

@@ -1,0 +1,33 @@
+"""Fixtures shared by the training tests: a tiny real FER folder, and the Keras policy put back after a run."""
+
+from __future__ import annotations
+
+import shutil
+
+import keras
+import pytest
+
+from core.emotions import EMOTIONS
+from tests.conftest import FER_ROOT
+
+TRAIN_PER_CLASS, VAL_PER_CLASS = 20, 5
+
+
+@pytest.fixture(scope="session")
+def tiny_fer(tmp_path_factory):
+    """Real FER2013 faces copied into train/ and val/ folders: 140 to train on, 35 to select with."""
+    root = tmp_path_factory.mktemp("fer2013")
+    for split, n in (("train", TRAIN_PER_CLASS), ("val", VAL_PER_CLASS)):
+        for emotion in EMOTIONS:
+            (root / split / emotion).mkdir(parents=True)
+            for path in sorted((FER_ROOT / split / emotion).iterdir())[:n]:
+                shutil.copy(path, root / split / emotion / path.name)
+    return root
+
+
+@pytest.fixture
+def restore_policy():
+    yield
+    keras.mixed_precision.set_global_policy("float32")  # a crashed run leaves mixed_bfloat16 behind
+
+

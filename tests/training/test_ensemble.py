@@ -1,0 +1,68 @@
+"""`moodtunes train ensemble`: two real (tiny) runs averaged into one servable model, and its refusals."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from core.emotion import EmotionModel
+from tests.conftest import fer_faces
+from tests.training.conftest import VAL_PER_CLASS
+from training.train_emotion import TrainConfig, train
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def two_runs(tiny_fer, tmp_path_factory):
+    """Two one-epoch custom-cnn runs with different seeds (the cheapest architecture)."""
+    import keras
+
+    root = tmp_path_factory.mktemp("ensemble-members")
+    runs = []
+    for seed in (1, 2):
+        out = root / f"run{seed}"
+        train(TrainConfig(data=str(tiny_fer), arch="custom-cnn", out=str(out), epochs=1, batch_size=32, seed=seed))
+        runs.append(out)
+    keras.mixed_precision.set_global_policy("float32")
+    return runs
+
+
+@pytest.mark.slow
+def test_ensemble_serves_the_mean_of_its_members(two_runs, tmp_path):
+    out = tmp_path / "ensemble"
+    result = runner.invoke(app, ["train", "ensemble", "--member", str(two_runs[0]), "--member", str(two_runs[1]),
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    folder = out / "model"
+    assert f"model written to {folder}" in result.stdout
+
+    ensemble = EmotionModel(folder)
+    members = [EmotionModel(run / "model") for run in two_runs]
+    faces = np.concatenate([fer_faces("val", emotion, 3) for emotion in ("angry", "happy", "surprise")])
+    expected = np.mean([member.predict_proba(faces) for member in members], axis=0)
+    np.testing.assert_allclose(ensemble.predict_proba(faces), expected, atol=1e-5)
+
+    metadata = json.loads((folder / "metadata.json").read_text())
+    member_meta = [json.loads((run / "model" / "metadata.json").read_text()) for run in two_runs]
+    assert [m["run"] for m in metadata["members"]] == [str(run) for run in two_runs]
+    assert metadata["parameters"] == sum(m["parameters"] for m in member_meta)
+    assert metadata["val"]["n"] == 7 * VAL_PER_CLASS
+    assert metadata["preprocessing"] == member_meta[0]["preprocessing"]
+    assert (out / "confusion_val.png").is_file()
+
+
+def test_ensemble_refuses_one_member_and_unfinished_runs(two_runs, tmp_path):
+    one = runner.invoke(app, ["train", "ensemble", "--member", str(two_runs[0]), "--out", str(tmp_path / "a")])
+    assert one.exit_code == 1 and "at least two" in one.stderr
+
+    empty = tmp_path / "not-a-run"
+    empty.mkdir()
+    missing = runner.invoke(app, ["train", "ensemble", "--member", str(two_runs[0]), "--member", str(empty),
+                                  "--out", str(tmp_path / "b")])
+    assert missing.exit_code == 1 and "not a finished training run" in missing.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
