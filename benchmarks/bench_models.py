@@ -2,8 +2,8 @@
 
     python -m benchmarks.bench_models [--archs default custom-cnn vgg16 vgg19 resnet50v2] [--steps 10]
 
-Training time per epoch is extrapolated from timed training steps (bf16 mixed precision, as `moodtunes train`
-runs) on FER2013-sized batches: steps_per_epoch = ceil(28,709 / batch_size). Weights are random: this measures
+Training time per epoch is extrapolated from timed training steps (in the precision `moodtunes train` picks on
+this CPU: bf16 where it is native, float32 elsewhere) on FER2013-sized batches: steps_per_epoch = ceil(28,709 / batch_size). Weights are random: this measures
 cost, not accuracy (docs/models.md has the accuracies of the models that were trained).
 """
 
@@ -34,7 +34,7 @@ def main() -> None:
 
     from core.emotion import EmotionModel
     from training.finalize import export_tflite
-    from training.train_emotion import build_model, default_config, learning_rate_schedule
+    from training.train_emotion import build_model, default_config, learning_rate_schedule, uses_mixed_precision
 
     rows = []
     for arch in args.archs:
@@ -56,7 +56,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 served.predict_proba(face)
                 timings.append((time.perf_counter() - t0) * 1000)
-        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        keras.mixed_precision.set_global_policy("mixed_bfloat16" if uses_mixed_precision(config) else "float32")
         trainable = build_model(config)
         trainable.compile(optimizer=keras.optimizers.AdamW(learning_rate_schedule(config, 100)),
                           loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"])
@@ -71,7 +71,8 @@ def main() -> None:
         rows.append((arch, model.count_params(), size_mb, float(np.median(timings)), epoch_min, config.batch_size))
 
     print(f"{'arch':<12} {'params':>12} {'tflite MB':>10} {'ms/face':>8} {'min/epoch':>10} {'batch':>6}"
-          f"   (input {args.input_size}x{args.input_size}, {os.cpu_count()} CPUs)")
+          f"   (input {args.input_size}x{args.input_size}, {os.cpu_count()} CPUs, training in "
+          f"{'bf16' if uses_mixed_precision(default_config('default', data='unused')) else 'float32'})")
     for arch, params, size_mb, ms, epoch_min, batch in rows:
         print(f"{arch:<12} {params:>12,} {size_mb:>10.1f} {ms:>8.2f} {epoch_min:>10.1f} {batch:>6}")
 

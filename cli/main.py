@@ -186,11 +186,16 @@ def train_emotion(
     batch_size: Annotated[Optional[int], typer.Option("--batch-size")] = None,
     resume: Annotated[Optional[Path], typer.Option(help="a run folder (or its checkpoint.keras) to continue")] = None,
     max_train_images: Annotated[Optional[int], typer.Option(help="train on a random subset (smoke tests)")] = None,
-    init_from: Annotated[Optional[Path], typer.Option(help="start from this .keras checkpoint's weights")] = None,
+    init_from: Annotated[Optional[Path], typer.Option(
+        help="start from these weights: a .keras checkpoint or a model folder such as models/emotion")] = None,
     learning_rate: Annotated[Optional[float], typer.Option("--learning-rate")] = None,
     warmup_epochs: Annotated[Optional[int], typer.Option("--warmup-epochs")] = None,
     class_weight_power: Annotated[Optional[float], typer.Option(
         "--class-weight-power", help="0 ignores class imbalance, 1 fully balances it")] = None,
+    mixed_precision: Annotated[Optional[bool], typer.Option(
+        "--mixed-precision/--no-mixed-precision",
+        help="bfloat16 compute; by default on where the CPU has native bf16 (AMX, AVX512-BF16), off elsewhere")] = None,
+    seed: Annotated[Optional[int], typer.Option()] = None,
 ) -> None:
     """Train (or resume) an emotion model; the best val epoch is exported to OUT/model."""
     from training.train_emotion import ARCHITECTURES, TrainConfig, default_config, train
@@ -203,7 +208,8 @@ def train_emotion(
     for name, value in (("epochs", epochs), ("input_size", input_size), ("batch_size", batch_size),
                         ("max_train_images", max_train_images), ("init_from", init_from and str(init_from)),
                         ("learning_rate", learning_rate), ("warmup_epochs", warmup_epochs),
-                        ("class_weight_power", class_weight_power)):
+                        ("class_weight_power", class_weight_power), ("mixed_precision", mixed_precision),
+                        ("seed", seed)):
         if value is not None:
             setattr(config, name, value)
     try:
@@ -215,10 +221,11 @@ def train_emotion(
 
 @train_app.command("ensemble")
 def train_ensemble(
-    member: Annotated[list[Path], typer.Option(help="a finished run folder; give two or more")],
+    member: Annotated[list[Path], typer.Option(
+        help="a finished run folder or a model folder (e.g. models/emotion); give two or more")],
     out: Annotated[Path, typer.Option(help="folder for the ensemble's model/")] = Path("runs/ensemble"),
 ) -> None:
-    """Average finished runs' best checkpoints into one servable model, measured on val."""
+    """Average finished runs or model folders into one servable model, measured on val."""
     from training.ensemble import build_ensemble
 
     try:

@@ -35,7 +35,7 @@ class EmotionPrediction:
         return {name: round(float(p), 6) for name, p in zip(EMOTIONS, self.probabilities)}
 
 
-def _interpreter(model_path: Path, threads: int):
+def tflite_interpreter(model_path: Path, threads: int = 1):
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:  # LiteRT wheels are missing on some platforms; TF still bundles the same runtime.
@@ -70,7 +70,7 @@ class EmotionModel:
         self.tta_flip = bool(self.metadata.get("tta_flip", False))
         self.version = str(self.metadata.get("version", "unknown"))
         try:
-            self._interpreter = _interpreter(model_path, threads)
+            self._interpreter = tflite_interpreter(model_path, threads)
             self._input = self._interpreter.get_input_details()[0]
             self._output = self._interpreter.get_output_details()[0]
         except (ValueError, RuntimeError) as exc:

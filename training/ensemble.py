@@ -1,6 +1,9 @@
 """Average several finished runs' best checkpoints into one servable TFLite model.
 
-    moodtunes train ensemble --member runs/default --member runs/default-ft --out runs/ensemble
+    moodtunes train ensemble --member models/emotion --member runs/default-ft --out runs/ensemble
+
+A member is a finished run folder (its best checkpoint) or a servable model folder such as the shipped
+models/emotion, whose Keras model is recovered from its TFLite export (training/from_servable.py).
 
 The members' softmax outputs are averaged inside one graph, so serving still makes one call per face.
 Selection among single models and ensembles is made on val, like any other model choice.
@@ -9,60 +12,98 @@ Selection among single models and ensembles is made on val, like any other model
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
+
+import numpy as np
 
 from core.emotions import EMOTIONS
 from training.finalize import MODEL_FOLDER, PREPROCESSING, float32_copy, plot_confusion, provenance, write_servable
 
 
-def build_ensemble(run_dirs: list[Path], out: Path) -> Path:
+def _member_config(source: Path):
+    """The TrainConfig of a finished run folder or of a servable (single-model) folder."""
+    from training.from_servable import is_servable_folder
+    from training.train_emotion import TrainConfig
+
+    source = Path(source)
+    if (source / "best.keras").is_file() and (source / "state.json").is_file():
+        return TrainConfig(**json.loads((source / "state.json").read_text())["config"])
+    if is_servable_folder(source):
+        metadata = json.loads((source / "metadata.json").read_text())
+        if "hyperparameters" not in metadata:
+            raise ValueError(f"{source}: its metadata.json has no hyperparameters; only single trained models "
+                             "(not ensembles) can be members")
+        return TrainConfig(**metadata["hyperparameters"])
+    raise FileNotFoundError(f"{source}: not a finished training run (best.keras and state.json expected) "
+                            "nor a model folder (model.tflite and metadata.json)")
+
+
+def _load_member(source: Path, config, calibration_images: np.ndarray):
+    """(float32 Keras model, summary for the metadata) of a member whose config is known."""
+    import keras
+
+    from training.from_servable import recover_keras_model
+    from training.train_emotion import build_model
+
+    source = Path(source)
+    if (source / "state.json").is_file():
+        state = json.loads((source / "state.json").read_text())
+        model = float32_copy(keras.models.load_model(source / "best.keras"), config)
+        summary = {"run": str(source), "best_epoch": state["best_epoch"],
+                   "best_val_accuracy_single_view": round(state["best_val_accuracy"], 4),
+                   "epochs": state["epochs_done"], "training_seconds": state["train_seconds"]}
+    else:
+        metadata = json.loads((source / "metadata.json").read_text())
+        model = recover_keras_model(source, calibration_images, lambda: build_model(config))
+        summary = {"model": str(source), "version": metadata.get("version"), "best_epoch": metadata.get("best_epoch"),
+                   "val_accuracy_as_served": metadata.get("val", {}).get("accuracy"),
+                   "epochs": metadata.get("epochs_trained", 0), "training_seconds": metadata.get("training_seconds", 0)}
+    return model, {**summary, "arch": config.arch, "hyperparameters": asdict(config)}
+
+
+def build_ensemble(members: list[Path], out: Path) -> Path:
+    """Average the members (finished run folders or servable model folders, e.g. models/emotion)."""
     import keras
 
     from training.fer_data import cached_splits
-    from training.train_emotion import TrainConfig
 
-    if len(run_dirs) < 2:
+    if len(members) < 2:
         raise ValueError("an ensemble needs at least two --member runs")
-    members, states = [], []
-    for i, run in enumerate(run_dirs):
-        run = Path(run)
-        if not (run / "best.keras").is_file() or not (run / "state.json").is_file():
-            raise FileNotFoundError(f"{run}: not a finished training run (best.keras and state.json expected)")
-        state = json.loads((run / "state.json").read_text())
-        config = TrainConfig(**state["config"])
-        copy = float32_copy(keras.models.load_model(run / "best.keras"), config)
-        members.append(keras.Model(copy.input, copy.output, name=f"member_{i}"))
-        states.append((run, config, state))
-    sizes = {config.input_size for _, config, _ in states}
+    configs = [_member_config(member) for member in members]
+    sizes = {config.input_size for config in configs}
     if len(sizes) != 1:
         raise ValueError(f"members must share one input size, got {sorted(sizes)}")
     size = sizes.pop()
+    data = Path(configs[0].data)
+    out = Path(out)
+    splits = cached_splits(data, size, out / "cache")
+    train_images = splits["train"].images
+    calibration = train_images[np.random.default_rng(0).permutation(len(train_images))[:4096], ..., None]
+
+    loaded = [_load_member(member, config, calibration) for member, config in zip(members, configs)]
     inputs = keras.Input((size, size, 1), name="face")
-    outputs = keras.layers.Average(name="emotion")([member(inputs) for member in members])
+    outputs = keras.layers.Average(name="emotion")(
+        [keras.Model(model.input, model.output, name=f"member_{i}")(inputs) for i, (model, _) in enumerate(loaded)])
     model = keras.Model(inputs, outputs, name="moodtunes_ensemble")
 
-    first_run, first_config, _ = states[0]
-    splits = cached_splits(Path(first_config.data), size, first_run / "cache")
     metadata = {
-        "version": f"ensemble{len(members)}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
-        "architecture": "ensemble of " + ", ".join(config.arch for _, config, _ in states),
-        "members": [{"run": str(run), "arch": config.arch, "best_epoch": state["best_epoch"],
-                     "best_val_accuracy_single_view": round(state["best_val_accuracy"], 4),
-                     "hyperparameters": state["config"]} for run, config, state in states],
+        "version": f"ensemble{len(loaded)}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
+        "architecture": "ensemble of " + ", ".join(config.arch for config in configs),
+        "members": [summary for _, summary in loaded],
         "classes": list(EMOTIONS),
         "input_size": size,
         "preprocessing": PREPROCESSING,
         "tta_flip": True,
         "parameters": int(model.count_params()),
-        "data": {"train": f"{first_config.data} train split ({len(splits['train'])} faces)",
-                 "selection": f"{first_config.data} val split ({len(splits['val'])} faces): best epoch per member, "
+        "data": {"train": f"{data} train split ({len(splits['train'])} faces)",
+                 "selection": f"{data} val split ({len(splits['val'])} faces): best epoch per member, "
                               "then single model vs ensemble"},
-        "epochs_trained": sum(state["epochs_done"] for _, _, state in states),
-        "training_seconds": round(sum(state["train_seconds"] for _, _, state in states), 1),
+        "epochs_trained": sum(summary["epochs"] for _, summary in loaded),
+        "training_seconds": round(sum(summary["training_seconds"] for _, summary in loaded), 1),
         **provenance(),
     }
-    out = Path(out)
     report = write_servable(out / MODEL_FOLDER, model, metadata, splits)
     plot_confusion(report, out / "confusion_val.png", "ensemble on val")
     return out / MODEL_FOLDER

@@ -51,11 +51,25 @@ class TrainConfig:
     # Class weights are (N / (K * n_c)) ** power: 0 ignores imbalance, 1 fully balances it.
     class_weight_power: float = 0.5
     early_stopping_patience: int = 15
-    mixed_precision: bool = True
+    mixed_precision: bool | None = None  # bfloat16 compute; None: where the CPU computes bf16 natively
     seed: int = 1337
     max_train_images: int | None = None  # for smoke tests
-    init_from: str | None = None  # a .keras checkpoint whose weights start this run (fine-tuning)
+    init_from: str | None = None  # a .keras checkpoint or servable model folder whose weights start this run
     extra: dict = field(default_factory=dict)
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AMX or AVX512-BF16). Without it, bf16 training is emulated:
+    six times slower than float32 on an AVX2-only EPYC, while it halves step time on a CPU with AMX."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def uses_mixed_precision(config: TrainConfig) -> bool:
+    return native_bf16() if config.mixed_precision is None else config.mixed_precision
 
 
 def default_config(arch: str, **overrides) -> TrainConfig:
@@ -187,6 +201,29 @@ def _write_json(path: Path, payload: dict) -> None:
     os.replace(tmp, path)
 
 
+def initial_weights(config: TrainConfig, train_images: np.ndarray) -> list[np.ndarray]:
+    """Weights of --init-from: a .keras checkpoint, or a servable model folder (e.g. the shipped models/emotion)."""
+    import keras
+
+    from training.from_servable import is_servable_folder, recover_keras_model
+
+    source = Path(config.init_from)
+    if source.is_file() and source.suffix == ".keras":
+        return keras.models.load_model(source).get_weights()
+    if not is_servable_folder(source):
+        raise FileNotFoundError(f"--init-from {source}: expected a .keras checkpoint or a folder with model.tflite "
+                                "and metadata.json")
+    # Recover in float32 whatever the training policy, then hand the weights to the training model.
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        calibration = train_images[np.random.default_rng(config.seed).permutation(len(train_images))[:4096]]
+        recovered = recover_keras_model(source, calibration[..., None], lambda: build_model(config))
+        return recovered.get_weights()
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+
+
 def train(config: TrainConfig, resume: Path | None = None) -> Path:
     """Run (or resume) training, then finalize. Returns the servable model folder."""
     import keras
@@ -206,7 +243,7 @@ def train(config: TrainConfig, resume: Path | None = None) -> Path:
         state = {"config": asdict(config), "epochs_done": 0, "best_val_accuracy": -1.0, "best_epoch": 0,
                  "history": [], "train_seconds": 0.0, "stopped_early": False}
 
-    if config.mixed_precision:
+    if uses_mixed_precision(config):
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     keras.utils.set_random_seed(config.seed + state["epochs_done"])
     splits = cached_splits(Path(config.data), config.input_size, out / "cache")
@@ -222,7 +259,7 @@ def train(config: TrainConfig, resume: Path | None = None) -> Path:
         else:
             model = build_model(config)
             if config.init_from:
-                model.set_weights(keras.models.load_model(config.init_from).get_weights())
+                model.set_weights(initial_weights(config, splits["train"].images))
                 print(f"starting from the weights of {config.init_from}", flush=True)
             model.compile(
                 optimizer=keras.optimizers.AdamW(learning_rate_schedule(config, steps_per_epoch),

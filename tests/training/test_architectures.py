@@ -12,7 +12,7 @@ from core.emotions import EMOTIONS
 from tests.conftest import FER_ROOT
 from training.fer_data import load_face_folder
 from training.models import _imagenet
-from training.train_emotion import ARCHITECTURES, build_model, default_config, warmup_cosine
+from training.train_emotion import ARCHITECTURES, build_model, default_config, uses_mixed_precision, warmup_cosine
 
 IMAGENET_ARCHS = ("vgg16", "vgg19", "resnet50v2")
 SMALL_INPUT = {arch: 32 if arch in IMAGENET_ARCHS else 48 for arch in ARCHITECTURES}
@@ -44,7 +44,7 @@ def test_builds_softmax_and_trains_one_step(arch, fer_folder, restore_policy):
     x = faces.images[..., None].astype("float32")  # raw 0..255 pixels, as train() feeds them
     y = keras.utils.to_categorical(faces.labels, len(EMOTIONS))
     # Build and compile exactly as train() does, under the family's own training config.
-    if config.mixed_precision:
+    if uses_mixed_precision(config):
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     model = build_model(config)
     assert model.input_shape == (None, config.input_size, config.input_size, 1)

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from core.emotion import EmotionModel
+from core.settings import DEFAULT_MODEL_DIR
 from tests.conftest import fer_faces
 from tests.training.conftest import VAL_PER_CLASS
 from training.train_emotion import TrainConfig, train
@@ -54,6 +55,22 @@ def test_ensemble_serves_the_mean_of_its_members(two_runs, tmp_path):
     assert metadata["val"]["n"] == 7 * VAL_PER_CLASS
     assert metadata["preprocessing"] == member_meta[0]["preprocessing"]
     assert (out / "confusion_val.png").is_file()
+
+
+@pytest.mark.slow
+def test_ensemble_takes_the_shipped_model_folder_as_a_member(two_runs, tmp_path):
+    out = tmp_path / "with-shipped"
+    result = runner.invoke(app, ["train", "ensemble", "--member", str(two_runs[0]), "--member", str(DEFAULT_MODEL_DIR),
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+
+    faces = np.concatenate([fer_faces("val", emotion, 3) for emotion in ("fear", "neutral", "sad")])
+    expected = np.mean([EmotionModel(two_runs[0] / "model").predict_proba(faces),
+                        EmotionModel(DEFAULT_MODEL_DIR).predict_proba(faces)], axis=0)
+    np.testing.assert_allclose(EmotionModel(out / "model").predict_proba(faces), expected, atol=1e-4)
+    shipped = json.loads((DEFAULT_MODEL_DIR / "metadata.json").read_text())
+    member = json.loads((out / "model" / "metadata.json").read_text())["members"][1]
+    assert member["model"] == str(DEFAULT_MODEL_DIR) and member["version"] == shipped["version"]
 
 
 def test_ensemble_refuses_one_member_and_unfinished_runs(two_runs, tmp_path):

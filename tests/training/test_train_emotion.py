@@ -108,3 +108,16 @@ def test_fer2013_csv_splits_and_class_order(tmp_path):
             assert splits[split].labels.tolist() == ours
             np.testing.assert_array_equal(splits[split].images, expected[usage])
     assert load_splits(tmp_path, size=32)["train"].images.shape == (7, 32, 32)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_precision_follows_the_cpu_unless_told(monkeypatch, native):
+    monkeypatch.setattr(train_emotion, "native_bf16", lambda: native)
+    assert train_emotion.uses_mixed_precision(TrainConfig(data="x")) is native
+    assert train_emotion.uses_mixed_precision(TrainConfig(data="x", mixed_precision=True)) is True
+    assert train_emotion.uses_mixed_precision(TrainConfig(data="x", mixed_precision=False)) is False
+
+
+def test_native_bf16_reads_this_cpus_flags():
+    flags = open("/proc/cpuinfo").read().split()
+    assert train_emotion.native_bf16() == ("amx_bf16" in flags or "avx512_bf16" in flags)

@@ -1,0 +1,86 @@
+"""Recovering a trainable Keras model from the shipped TFLite model, and training on from it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from core.emotion import EmotionModel
+from core.emotions import EMOTIONS
+from core.settings import DEFAULT_MODEL_DIR
+from tests.conftest import fer_faces
+from training.from_servable import folded_weights, is_servable_folder, recover_keras_model
+from training.train_emotion import TrainConfig, build_model
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def real_faces():
+    """Real FER2013 training faces of every class, interleaved so any batch mixes classes."""
+    per_class = [fer_faces("train", emotion, 48) for emotion in EMOTIONS]
+    faces = np.stack(per_class, axis=1).reshape(-1, 48, 48)
+    labels = np.tile(np.arange(len(EMOTIONS)), 48)
+    return faces, labels
+
+
+@pytest.fixture(scope="module")
+def recovered(real_faces):
+    metadata = json.loads((DEFAULT_MODEL_DIR / "metadata.json").read_text())
+    config = TrainConfig(**metadata["hyperparameters"])
+    return recover_keras_model(DEFAULT_MODEL_DIR, real_faces[0][..., None], lambda: build_model(config))
+
+
+def test_folded_weights_are_the_shipped_models_layers():
+    layers = folded_weights(DEFAULT_MODEL_DIR / "model.tflite")
+    assert [op for op, _, _ in layers] == ["CONV_2D"] * 8 + ["FULLY_CONNECTED"] * 2
+    assert layers[0][1].shape == (3, 3, 1, 32) and layers[-1][1].shape == (256, len(EMOTIONS))
+
+
+def test_recovered_model_serves_what_the_tflite_model_serves(recovered):
+    faces = np.concatenate([fer_faces("val", emotion, 4) for emotion in EMOTIONS]).astype("float32")
+    shipped = EmotionModel(DEFAULT_MODEL_DIR)
+    expected = shipped.predict_proba(faces)
+    keras_proba = recovered.predict(faces[..., None], verbose=0)
+    if shipped.tta_flip:
+        keras_proba = (keras_proba + recovered.predict(faces[:, :, ::-1, None], verbose=0)) / 2
+    np.testing.assert_allclose(keras_proba, expected, atol=1e-4)
+
+
+def test_recovered_model_trains_from_where_the_shipped_model_stopped(recovered, real_faces):
+    """In training mode (dropout, batch statistics) the recovered net must behave like a trained net, not a broken
+    one: re-calibrated batch norms keep its accuracy on mixed batches of training faces near its inference accuracy."""
+    faces, labels = real_faces
+    x = faces[..., None].astype("float32")
+    inference = (recovered.predict(x, verbose=0).argmax(1) == labels).mean()
+    training = np.mean([(np.asarray(recovered(x[i : i + 112], training=True)).argmax(1) == labels[i : i + 112]).mean()
+                        for i in range(0, len(x), 112)])
+    assert inference > 0.5  # it is the trained model
+    assert training > inference - 0.1, (training, inference)
+
+
+def test_init_from_the_shipped_model_folder_trains(tiny_fer, tmp_path, restore_policy):
+    out = tmp_path / "ft"
+    result = runner.invoke(app, ["train", "emotion", "--data", str(tiny_fer), "--arch", "default", "--epochs", "1",
+                                 "--batch-size", "35", "--learning-rate", "1e-4", "--init-from", str(DEFAULT_MODEL_DIR), "--out", str(out),
+                                 "--no-mixed-precision"])
+    assert result.exit_code == 0, result.output
+    assert f"starting from the weights of {DEFAULT_MODEL_DIR}" in result.output
+    state = json.loads((out / "state.json").read_text())
+    assert state["config"]["init_from"] == str(DEFAULT_MODEL_DIR) and state["config"]["mixed_precision"] is False
+    # One short epoch at a low learning rate keeps most of what the shipped model knows: far above chance (1/7).
+    assert state["best_val_accuracy"] > 0.4
+    assert is_servable_folder(out / "model")
+
+
+def test_init_from_refuses_what_it_cannot_read(tiny_fer, tmp_path, restore_policy):
+    not_a_model = tmp_path / "empty"
+    not_a_model.mkdir()
+    result = runner.invoke(app, ["train", "emotion", "--data", str(tiny_fer), "--epochs", "1",
+                                 "--init-from", str(not_a_model), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1
+    assert f"--init-from {not_a_model}: expected a .keras checkpoint or a folder with model.tflite" in result.stderr

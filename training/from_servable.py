@@ -1,0 +1,100 @@
+"""Recover a trainable Keras model from a servable model folder (``model.tflite`` + ``metadata.json``).
+
+Shipped models carry only their TFLite export, in which the converter has folded every batch norm (and the
+input rescaling) into the preceding convolution or dense layer. To keep training a shipped model, e.g.
+
+    moodtunes train emotion --data ../shared/data/fer2013 --init-from models/emotion --out runs/default-ft
+
+the folded kernels and biases are copied back into the architecture and each batch norm is re-calibrated on
+training images so that it passes its input through unchanged in inference and, in training mode, behaves as
+the original did: its moving statistics are set to its input's training-mode statistics, as the original's were.
+The recovered model reproduces the TFLite model's outputs; tests check it on real faces.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from core.emotion import METADATA_FILE, MODEL_FILE, tflite_interpreter
+
+
+def is_servable_folder(path: Path) -> bool:
+    path = Path(path)
+    return path.is_dir() and (path / MODEL_FILE).is_file() and (path / METADATA_FILE).is_file()
+
+
+def folded_weights(tflite_path: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(op, kernel, bias) for every CONV_2D and FULLY_CONNECTED op of a TFLite model, in graph order.
+
+    Kernels come back in Keras layout: HWIO for convolutions, (in, out) for dense layers.
+    """
+    interpreter = tflite_interpreter(tflite_path)
+    interpreter.allocate_tensors()
+    layers = []
+    for op in interpreter._get_ops_details():  # the public API has no op list; this one is stable since TF 2.5
+        if op["op_name"] not in ("CONV_2D", "FULLY_CONNECTED"):
+            continue
+        _, kernel_index, bias_index = op["inputs"][:3]
+        kernel = interpreter.get_tensor(kernel_index)
+        bias = interpreter.get_tensor(bias_index)
+        kernel = kernel.transpose(1, 2, 3, 0) if op["op_name"] == "CONV_2D" else kernel.T  # OHWI -> HWIO; (out,in)
+        layers.append((op["op_name"], kernel, bias))
+    return layers
+
+
+def recover_keras_model(model_dir: Path, calibration_images: np.ndarray, build):
+    """Rebuild ``build()``'s architecture with the weights of the servable model in ``model_dir``.
+
+    Supports the layer pattern of the default CNN (and any net of the same shape): Rescaling, then
+    convolutions and dense layers each followed by a batch norm, and a final dense softmax layer.
+    ``calibration_images``: (n, size, size, 1) raw 0-255 training faces, a few thousand are plenty.
+    """
+    import keras
+
+    model_dir = Path(model_dir)
+    metadata = json.loads((model_dir / METADATA_FILE).read_text())
+    folded = folded_weights(model_dir / MODEL_FILE)
+    model = build()
+    weighted = [layer for layer in model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    rescale = next((layer for layer in model.layers if isinstance(layer, keras.layers.Rescaling)), None)
+    if len(weighted) != len(folded) or len(norms) != len(weighted) - 1:
+        raise ValueError(
+            f"{model_dir}: its TFLite graph has {len(folded)} conv/dense layers, the {metadata.get('architecture')!r} "
+            f"architecture {len(weighted)} (with {len(norms)} batch norms); cannot map the weights")
+
+    # 1. Kernels in, batch norms as (identity scale, folded bias): inference output now equals the TFLite model's.
+    for i, (layer, (_, kernel, bias)) in enumerate(zip(weighted, folded)):
+        if tuple(layer.kernel.shape) != kernel.shape:
+            raise ValueError(f"{model_dir}: layer {layer.name} expects {tuple(layer.kernel.shape)}, got {kernel.shape}")
+        if i == 0 and rescale is not None:
+            kernel = kernel / float(rescale.scale)  # the converter folded the 0-255 rescaling into the first kernel
+        if layer.use_bias:
+            layer.set_weights([kernel, bias])
+        else:
+            layer.kernel.assign(kernel)
+        if i < len(norms):
+            epsilon = norms[i].epsilon
+            ones = np.ones_like(bias)
+            norms[i].set_weights([ones, bias, np.zeros_like(bias), ones - epsilon])
+
+    # 2. Re-calibrate each batch norm, in order, on the statistics its input has in training mode (dropout on,
+    # earlier norms on batch statistics), as the original moving averages were. Inference stays unchanged.
+    calibration_images = calibration_images.astype("float32")
+    for k, (norm, (_, _, bias)) in enumerate(zip(norms, folded)):
+        probe = keras.Model(model.input, weighted[k].output)
+        frozen = [n.get_weights() for n in norms[:k]]
+        means, variances = [], []
+        for start in range(0, len(calibration_images), 128):
+            z = np.asarray(probe(calibration_images[start : start + 128], training=True), dtype="float64")
+            axes = tuple(range(z.ndim - 1))
+            means.append(z.mean(axis=axes))
+            variances.append(z.var(axis=axes))
+        for n, weights in zip(norms[:k], frozen):  # a training-mode call moves earlier norms' averages
+            n.set_weights(weights)
+        mean, var = np.mean(means, axis=0).astype("float32"), np.mean(variances, axis=0).astype("float32")
+        norm.set_weights([np.sqrt(var + norm.epsilon), mean + bias, mean, var])
+    return model
