@@ -3,8 +3,8 @@
     python -m benchmarks.bench_models [--archs default custom-cnn vgg16 vgg19 resnet50v2] [--steps 10]
 
 Training time per epoch is extrapolated from timed training steps (in the precision `moodtunes train` picks on
-this CPU: bf16 where it is native, float32 elsewhere) on FER2013-sized batches: steps_per_epoch = ceil(28,709 / batch_size). Weights are random: this measures
-cost, not accuracy (docs/models.md has the accuracies of the models that were trained).
+this CPU: bf16 where it is native, float32 elsewhere) on FER2013-sized batches:
+steps_per_epoch = ceil(28,709 / batch_size). Weights are random: this measures cost, not accuracy (docs/models.md has the accuracies of the models that were trained).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def main() -> None:
     from training.finalize import export_tflite
     from training.train_emotion import build_model, default_config, learning_rate_schedule, uses_mixed_precision
 
+    training_policy = "mixed_bfloat16" if uses_mixed_precision(default_config("default", data="unused")) else "float32"
     rows = []
     for arch in args.archs:
         config = default_config(arch, data="unused", input_size=args.input_size)
@@ -56,7 +57,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 served.predict_proba(face)
                 timings.append((time.perf_counter() - t0) * 1000)
-        keras.mixed_precision.set_global_policy("mixed_bfloat16" if uses_mixed_precision(config) else "float32")
+        keras.mixed_precision.set_global_policy(training_policy)
         trainable = build_model(config)
         trainable.compile(optimizer=keras.optimizers.AdamW(learning_rate_schedule(config, 100)),
                           loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"])
@@ -72,7 +73,7 @@ def main() -> None:
 
     print(f"{'arch':<12} {'params':>12} {'tflite MB':>10} {'ms/face':>8} {'min/epoch':>10} {'batch':>6}"
           f"   (input {args.input_size}x{args.input_size}, {os.cpu_count()} CPUs, training in "
-          f"{'bf16' if uses_mixed_precision(default_config('default', data='unused')) else 'float32'})")
+          f"{training_policy})")
     for arch, params, size_mb, ms, epoch_min, batch in rows:
         print(f"{arch:<12} {params:>12,} {size_mb:>10.1f} {ms:>8.2f} {epoch_min:>10.1f} {batch:>6}")
 

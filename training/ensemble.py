@@ -22,45 +22,43 @@ from core.emotions import EMOTIONS
 from training.finalize import MODEL_FOLDER, PREPROCESSING, float32_copy, plot_confusion, provenance, write_servable
 
 
-def _member_config(source: Path):
-    """The TrainConfig of a finished run folder or of a servable (single-model) folder."""
+def _read_member(source: Path):
+    """(TrainConfig, summary for the metadata) of a finished run folder or a servable single-model folder."""
     from training.from_servable import is_servable_folder
     from training.train_emotion import TrainConfig
 
     source = Path(source)
     if (source / "best.keras").is_file() and (source / "state.json").is_file():
-        return TrainConfig(**json.loads((source / "state.json").read_text())["config"])
-    if is_servable_folder(source):
+        state = json.loads((source / "state.json").read_text())
+        config = TrainConfig(**state["config"])
+        summary = {"run": str(source), "best_epoch": state["best_epoch"],
+                   "best_val_accuracy_single_view": round(state["best_val_accuracy"], 4),
+                   "epochs": state["epochs_done"], "training_seconds": state["train_seconds"]}
+    elif is_servable_folder(source):
         metadata = json.loads((source / "metadata.json").read_text())
         if "hyperparameters" not in metadata:
             raise ValueError(f"{source}: its metadata.json has no hyperparameters; only single trained models "
                              "(not ensembles) can be members")
-        return TrainConfig(**metadata["hyperparameters"])
-    raise FileNotFoundError(f"{source}: not a finished training run (best.keras and state.json expected) "
-                            "nor a model folder (model.tflite and metadata.json)")
+        config = TrainConfig(**metadata["hyperparameters"])
+        summary = {"model": str(source), "version": metadata.get("version"), "best_epoch": metadata.get("best_epoch"),
+                   "val_accuracy_as_served": metadata.get("val", {}).get("accuracy"),
+                   "epochs": metadata.get("epochs_trained", 0), "training_seconds": metadata.get("training_seconds", 0)}
+    else:
+        raise FileNotFoundError(f"{source}: not a finished training run (best.keras and state.json expected) "
+                                "nor a model folder (model.tflite and metadata.json)")
+    return config, {**summary, "arch": config.arch, "hyperparameters": asdict(config)}
 
 
-def _load_member(source: Path, config, calibration_images: np.ndarray):
-    """(float32 Keras model, summary for the metadata) of a member whose config is known."""
+def _member_model(summary: dict, config, train_images: np.ndarray):
+    """The member's float32 Keras model: its run's best checkpoint, or recovered from its TFLite export."""
     import keras
 
     from training.from_servable import recover_keras_model
     from training.train_emotion import build_model
 
-    source = Path(source)
-    if (source / "state.json").is_file():
-        state = json.loads((source / "state.json").read_text())
-        model = float32_copy(keras.models.load_model(source / "best.keras"), config)
-        summary = {"run": str(source), "best_epoch": state["best_epoch"],
-                   "best_val_accuracy_single_view": round(state["best_val_accuracy"], 4),
-                   "epochs": state["epochs_done"], "training_seconds": state["train_seconds"]}
-    else:
-        metadata = json.loads((source / "metadata.json").read_text())
-        model = recover_keras_model(source, calibration_images, lambda: build_model(config))
-        summary = {"model": str(source), "version": metadata.get("version"), "best_epoch": metadata.get("best_epoch"),
-                   "val_accuracy_as_served": metadata.get("val", {}).get("accuracy"),
-                   "epochs": metadata.get("epochs_trained", 0), "training_seconds": metadata.get("training_seconds", 0)}
-    return model, {**summary, "arch": config.arch, "hyperparameters": asdict(config)}
+    if "run" in summary:
+        return float32_copy(keras.models.load_model(Path(summary["run"]) / "best.keras"), config)
+    return recover_keras_model(Path(summary["model"]), train_images, lambda: build_model(config))
 
 
 def build_ensemble(members: list[Path], out: Path) -> Path:
@@ -71,7 +69,7 @@ def build_ensemble(members: list[Path], out: Path) -> Path:
 
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two --member runs")
-    configs = [_member_config(member) for member in members]
+    configs, summaries = zip(*(_read_member(member) for member in members))
     sizes = {config.input_size for config in configs}
     if len(sizes) != 1:
         raise ValueError(f"members must share one input size, got {sorted(sizes)}")
@@ -79,19 +77,16 @@ def build_ensemble(members: list[Path], out: Path) -> Path:
     data = Path(configs[0].data)
     out = Path(out)
     splits = cached_splits(data, size, out / "cache")
-    train_images = splits["train"].images
-    calibration = train_images[np.random.default_rng(0).permutation(len(train_images))[:4096], ..., None]
-
-    loaded = [_load_member(member, config, calibration) for member, config in zip(members, configs)]
+    loaded = [_member_model(summary, config, splits["train"].images) for summary, config in zip(summaries, configs)]
     inputs = keras.Input((size, size, 1), name="face")
     outputs = keras.layers.Average(name="emotion")(
-        [keras.Model(model.input, model.output, name=f"member_{i}")(inputs) for i, (model, _) in enumerate(loaded)])
+        [keras.Model(member.input, member.output, name=f"member_{i}")(inputs) for i, member in enumerate(loaded)])
     model = keras.Model(inputs, outputs, name="moodtunes_ensemble")
 
     metadata = {
         "version": f"ensemble{len(loaded)}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
         "architecture": "ensemble of " + ", ".join(config.arch for config in configs),
-        "members": [summary for _, summary in loaded],
+        "members": list(summaries),
         "classes": list(EMOTIONS),
         "input_size": size,
         "preprocessing": PREPROCESSING,
@@ -100,8 +95,8 @@ def build_ensemble(members: list[Path], out: Path) -> Path:
         "data": {"train": f"{data} train split ({len(splits['train'])} faces)",
                  "selection": f"{data} val split ({len(splits['val'])} faces): best epoch per member, "
                               "then single model vs ensemble"},
-        "epochs_trained": sum(summary["epochs"] for _, summary in loaded),
-        "training_seconds": round(sum(summary["training_seconds"] for _, summary in loaded), 1),
+        "epochs_trained": sum(summary["epochs"] for summary in summaries),
+        "training_seconds": round(sum(summary["training_seconds"] for summary in summaries), 1),
         **provenance(),
     }
     report = write_servable(out / MODEL_FOLDER, model, metadata, splits)

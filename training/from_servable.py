@@ -45,12 +45,15 @@ def folded_weights(tflite_path: Path) -> list[tuple[str, np.ndarray, np.ndarray]
     return layers
 
 
-def recover_keras_model(model_dir: Path, calibration_images: np.ndarray, build):
+CALIBRATION_FACES = 4096  # plenty for per-channel means and variances
+
+
+def recover_keras_model(model_dir: Path, train_images: np.ndarray, build, seed: int = 0):
     """Rebuild ``build()``'s architecture with the weights of the servable model in ``model_dir``.
 
     Supports the layer pattern of the default CNN (and any net of the same shape): Rescaling, then
     convolutions and dense layers each followed by a batch norm, and a final dense softmax layer.
-    ``calibration_images``: (n, size, size, 1) raw 0-255 training faces, a few thousand are plenty.
+    ``train_images``: (n, size, size) raw 0-255 training faces; a random CALIBRATION_FACES of them calibrate.
     """
     import keras
 
@@ -66,7 +69,7 @@ def recover_keras_model(model_dir: Path, calibration_images: np.ndarray, build):
             f"{model_dir}: its TFLite graph has {len(folded)} conv/dense layers, the {metadata.get('architecture')!r} "
             f"architecture {len(weighted)} (with {len(norms)} batch norms); cannot map the weights")
 
-    # 1. Kernels in, batch norms as (identity scale, folded bias): inference output now equals the TFLite model's.
+    # 1. Kernels in. The batch norms are set in step 2, each before any later layer is probed.
     for i, (layer, (_, kernel, bias)) in enumerate(zip(weighted, folded)):
         if tuple(layer.kernel.shape) != kernel.shape:
             raise ValueError(f"{model_dir}: layer {layer.name} expects {tuple(layer.kernel.shape)}, got {kernel.shape}")
@@ -76,14 +79,11 @@ def recover_keras_model(model_dir: Path, calibration_images: np.ndarray, build):
             layer.set_weights([kernel, bias])
         else:
             layer.kernel.assign(kernel)
-        if i < len(norms):
-            epsilon = norms[i].epsilon
-            ones = np.ones_like(bias)
-            norms[i].set_weights([ones, bias, np.zeros_like(bias), ones - epsilon])
 
     # 2. Re-calibrate each batch norm, in order, on the statistics its input has in training mode (dropout on,
     # earlier norms on batch statistics), as the original moving averages were. Inference stays unchanged.
-    calibration_images = calibration_images.astype("float32")
+    pick = np.random.default_rng(seed).permutation(len(train_images))[:CALIBRATION_FACES]
+    calibration_images = train_images[pick, ..., None].astype("float32")
     for k, (norm, (_, _, bias)) in enumerate(zip(norms, folded)):
         probe = keras.Model(model.input, weighted[k].output)
         frozen = [n.get_weights() for n in norms[:k]]

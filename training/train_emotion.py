@@ -217,9 +217,7 @@ def initial_weights(config: TrainConfig, train_images: np.ndarray) -> list[np.nd
     policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("float32")
     try:
-        calibration = train_images[np.random.default_rng(config.seed).permutation(len(train_images))[:4096]]
-        recovered = recover_keras_model(source, calibration[..., None], lambda: build_model(config))
-        return recovered.get_weights()
+        return recover_keras_model(source, train_images, lambda: build_model(config), seed=config.seed).get_weights()
     finally:
         keras.mixed_precision.set_global_policy(policy)
 

@@ -32,7 +32,7 @@ def real_faces():
 def recovered(real_faces):
     metadata = json.loads((DEFAULT_MODEL_DIR / "metadata.json").read_text())
     config = TrainConfig(**metadata["hyperparameters"])
-    return recover_keras_model(DEFAULT_MODEL_DIR, real_faces[0][..., None], lambda: build_model(config))
+    return recover_keras_model(DEFAULT_MODEL_DIR, real_faces[0], lambda: build_model(config))
 
 
 def test_folded_weights_are_the_shipped_models_layers():
