@@ -178,38 +178,49 @@ def run(
 @train_app.command("emotion")
 def train_emotion(
     data: Annotated[Path, typer.Option(help="DIR/<split>/<emotion>/* or fer2013.csv")] = Path("../shared/data/fer2013"),
-    arch: Annotated[str, typer.Option(help="default, custom-cnn, vgg16, vgg19 or resnet50v2")] = "default",
-    out: Annotated[Path, typer.Option(help="run folder: checkpoints, curves, exported model")] = Path("runs/default"),
-    epochs: Annotated[Optional[int], typer.Option()] = None,
-    input_size: Annotated[Optional[int], typer.Option("--input-size")] = None,
+    arch: Annotated[str, typer.Option(help="default, wide, custom-cnn, vgg16, vgg19 or resnet50v2")] = "default",
+    out: Annotated[Path, typer.Option(help="run folder: face cache, best epoch's weights, exported model")] = Path(
+        "runs/default"),
+    state_dir: Annotated[Optional[Path], typer.Option(
+        "--state-dir", help="where the resumable training state goes (commit it to continue elsewhere); "
+                            "default OUT/state")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="length of the whole schedule")] = None,
+    input_size: Annotated[Optional[int], typer.Option("--input-size", help="face size in pixels")] = None,
     weights: Annotated[str, typer.Option(help="imagenet or none")] = "none",
     batch_size: Annotated[Optional[int], typer.Option("--batch-size")] = None,
-    resume: Annotated[Optional[Path], typer.Option(help="a run folder (or its checkpoint.keras) to continue")] = None,
+    resume: Annotated[Optional[Path], typer.Option(
+        help="continue a run: its state folder (e.g. models/training/wide-v1) or its run folder")] = None,
     max_train_images: Annotated[Optional[int], typer.Option(help="train on a random subset (smoke tests)")] = None,
     init_from: Annotated[Optional[Path], typer.Option(
-        help="start from these weights: a .keras checkpoint or a model folder such as models/emotion")] = None,
-    learning_rate: Annotated[Optional[float], typer.Option("--learning-rate")] = None,
+        help="start from these weights: a run folder or a model folder such as models/emotion")] = None,
+    learning_rate: Annotated[Optional[float], typer.Option("--learning-rate", help="peak learning rate")] = None,
     warmup_epochs: Annotated[Optional[int], typer.Option("--warmup-epochs")] = None,
     class_weight_power: Annotated[Optional[float], typer.Option(
         "--class-weight-power", help="0 ignores class imbalance, 1 fully balances it")] = None,
+    ferplus_weight: Annotated[Optional[float], typer.Option(
+        "--ferplus-weight", help="share of each target taken from the FER+ crowd votes (0 to 0.5)")] = None,
     mixed_precision: Annotated[Optional[bool], typer.Option(
         "--mixed-precision/--no-mixed-precision",
         help="bfloat16 compute; by default on where the CPU has native bf16 (AMX, AVX512-BF16), off elsewhere")] = None,
     seed: Annotated[Optional[int], typer.Option()] = None,
 ) -> None:
-    """Train (or resume) an emotion model; the best val epoch is exported to OUT/model."""
-    from training.train_emotion import ARCHITECTURES, TrainConfig, default_config, train
+    """Train (or resume) an emotion model; the selected epoch is exported to OUT/model."""
+    from training.train_emotion import ARCHITECTURES, default_config, train
 
-    if arch not in ARCHITECTURES:
-        _fail(f"--arch must be one of {', '.join(ARCHITECTURES)}")
-    if weights not in ("imagenet", "none"):
-        _fail("--weights must be imagenet or none")
+    if resume is None:
+        if arch not in ARCHITECTURES:
+            _fail(f"--arch must be one of {', '.join(ARCHITECTURES)}")
+        if weights not in ("imagenet", "none"):
+            _fail("--weights must be imagenet or none")
+        if ferplus_weight is not None and not 0 <= ferplus_weight < 0.5:
+            _fail("--ferplus-weight must be at least 0 and below 0.5 (the original label keeps the majority)")
     config = default_config(arch, data=str(data), out=str(out), weights=weights)
     for name, value in (("epochs", epochs), ("input_size", input_size), ("batch_size", batch_size),
                         ("max_train_images", max_train_images), ("init_from", init_from and str(init_from)),
+                        ("state_dir", state_dir and str(state_dir)),
                         ("learning_rate", learning_rate), ("warmup_epochs", warmup_epochs),
-                        ("class_weight_power", class_weight_power), ("mixed_precision", mixed_precision),
-                        ("seed", seed)):
+                        ("class_weight_power", class_weight_power), ("ferplus_weight", ferplus_weight),
+                        ("mixed_precision", mixed_precision), ("seed", seed)):
         if value is not None:
             setattr(config, name, value)
     try:

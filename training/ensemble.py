@@ -19,45 +19,45 @@ from pathlib import Path
 import numpy as np
 
 from core.emotions import EMOTIONS
-from training.finalize import MODEL_FOLDER, PREPROCESSING, float32_copy, plot_confusion, provenance, write_servable
+from training.finalize import MODEL_FOLDER, PREPROCESSING, plot_confusion, provenance, write_servable
 
 
 def _read_member(source: Path):
-    """(TrainConfig, summary for the metadata) of a finished run folder or a servable single-model folder."""
+    """(TrainConfig, summary for the metadata) of a training run (run or state folder) or a servable folder."""
     from training.from_servable import is_servable_folder
-    from training.train_emotion import TrainConfig
+    from training.train_emotion import TrainConfig, read_run
 
     source = Path(source)
-    if (source / "best.keras").is_file() and (source / "state.json").is_file():
-        state = json.loads((source / "state.json").read_text())
-        config = TrainConfig(**state["config"])
-        summary = {"run": str(source), "best_epoch": state["best_epoch"],
-                   "best_val_accuracy_single_view": round(state["best_val_accuracy"], 4),
-                   "epochs": state["epochs_done"], "training_seconds": state["train_seconds"]}
-    elif is_servable_folder(source):
+    if is_servable_folder(source):
         metadata = json.loads((source / "metadata.json").read_text())
         if "hyperparameters" not in metadata:
             raise ValueError(f"{source}: its metadata.json has no hyperparameters; only single trained models "
                              "(not ensembles) can be members")
-        config = TrainConfig(**metadata["hyperparameters"])
+        known = TrainConfig.__dataclass_fields__
+        config = TrainConfig(**{k: v for k, v in metadata["hyperparameters"].items() if k in known})
         summary = {"model": str(source), "version": metadata.get("version"), "best_epoch": metadata.get("best_epoch"),
                    "val_accuracy_as_served": metadata.get("val", {}).get("accuracy"),
                    "epochs": metadata.get("epochs_trained", 0), "training_seconds": metadata.get("training_seconds", 0)}
     else:
-        raise FileNotFoundError(f"{source}: not a finished training run (best.keras and state.json expected) "
-                                "nor a model folder (model.tflite and metadata.json)")
+        try:
+            config, run = read_run(source)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{source}: neither a training run (run.json) nor a model folder "
+                                    "(model.tflite and metadata.json)") from None
+        summary = {"run": str(source), "best_epoch": run["best_epoch"],
+                   "best_val_accuracy_single_view": round(run["best_val_accuracy"], 4),
+                   "epochs": run["epochs_done"], "training_seconds": run["train_seconds"]}
     return config, {**summary, "arch": config.arch, "hyperparameters": asdict(config)}
 
 
 def _member_model(summary: dict, config, train_images: np.ndarray):
-    """The member's float32 Keras model: its run's best checkpoint, or recovered from its TFLite export."""
-    import keras
-
+    """The member's float32 Keras model: its run's selected weights, or recovered from its TFLite export."""
     from training.from_servable import recover_keras_model
-    from training.train_emotion import build_model
+    from training.models import build_model
+    from training.train_emotion import run_model
 
     if "run" in summary:
-        return float32_copy(keras.models.load_model(Path(summary["run"]) / "best.keras"), config)
+        return run_model(Path(summary["run"]))
     return recover_keras_model(Path(summary["model"]), train_images, lambda: build_model(config))
 
 

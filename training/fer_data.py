@@ -27,16 +27,15 @@ SPLIT_ALIASES = {
 
 @dataclass(frozen=True)
 class FaceArrays:
-    """Faces as uint8 (n, size, size) greyscale and int labels in EMOTIONS order."""
+    """Faces as uint8 (n, size, size) greyscale, int labels in EMOTIONS order and, for face folders, each
+    face's path relative to the data folder (``train/angry/Training_1.jpg``, the key of the FER+ votes)."""
 
     images: np.ndarray
     labels: np.ndarray
+    paths: tuple[str, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
-
-    def class_counts(self) -> np.ndarray:
-        return np.bincount(self.labels, minlength=len(EMOTIONS))
 
 
 def load_face_folder(folder: Path, size: int = 48) -> FaceArrays:
@@ -46,6 +45,7 @@ def load_face_folder(folder: Path, size: int = 48) -> FaceArrays:
         raise FileNotFoundError(f"face folder not found: {folder}")
     images: list[np.ndarray] = []
     labels: list[int] = []
+    paths: list[str] = []
     for class_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
         emotion = canonical_emotion(class_dir.name)
         if emotion is None:
@@ -60,9 +60,10 @@ def load_face_folder(folder: Path, size: int = 48) -> FaceArrays:
                     grey = grey.resize((size, size), Image.Resampling.BILINEAR)
                 images.append(np.asarray(grey, dtype=np.uint8))
             labels.append(label)
+            paths.append(f"{folder.name}/{class_dir.name}/{path.name}")
     if not images:
         raise ValueError(f"no images of the seven emotions found under {folder}")
-    return FaceArrays(np.stack(images), np.asarray(labels, dtype=np.int64))
+    return FaceArrays(np.stack(images), np.asarray(labels, dtype=np.int64), tuple(paths))
 
 
 def load_fer_csv(csv_path: Path, size: int = 48) -> dict[str, FaceArrays]:
@@ -111,17 +112,23 @@ def cached_splits(data: Path, size: int, cache_dir: Path | None) -> dict[str, Fa
     """
     if cache_dir is None:
         return load_splits(data, size)
-    cache = Path(cache_dir) / f"faces_{size}.npz"
+    cache = Path(cache_dir) / f"faces_{size}_v2.npz"
     if cache.is_file():
         stored = np.load(cache)
         return {
-            s: FaceArrays(stored[f"{s}_x"], stored[f"{s}_y"])
+            s: FaceArrays(stored[f"{s}_x"], stored[f"{s}_y"],
+                          tuple(stored[f"{s}_paths"].tolist()) if f"{s}_paths" in stored else None)
             for s in ("train", "val", "test")
             if f"{s}_x" in stored
         }
     splits = load_splits(data, size)
     cache.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for s, faces in splits.items():
+        arrays |= {f"{s}_x": faces.images, f"{s}_y": faces.labels}
+        if faces.paths is not None:
+            arrays[f"{s}_paths"] = np.asarray(faces.paths)
     buffer = io.BytesIO()
-    np.savez(buffer, **{f"{s}_x": a.images for s, a in splits.items()}, **{f"{s}_y": a.labels for s, a in splits.items()})
+    np.savez(buffer, **arrays)
     cache.write_bytes(buffer.getvalue())
     return splits

@@ -32,28 +32,20 @@ def export_tflite(keras_model, path: Path) -> None:
     path.write_bytes(converter.convert())
 
 
-def float32_copy(trained, config):
-    """Rebuild the architecture under the float32 policy and copy the (bf16-trained) weights in."""
-    from dataclasses import replace
-
-    from training.train_emotion import build_model
-
-    model = build_model(replace(config, weights="none"))  # the trained weights replace any initial ones
-    model.set_weights(trained.get_weights())
-    return model
-
-
-def plot_curves(history: list[dict], path: Path) -> None:
+def plot_curves(history_csv: Path, path: Path) -> None:
+    """Loss and accuracy per epoch, train beside val, from the run's CSVLogger file."""
     import matplotlib
+    import pandas as pd
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    epochs = range(1, len(history) + 1)
+    history = pd.read_csv(history_csv)
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
     for key, ax in (("loss", ax_loss), ("accuracy", ax_acc)):
-        ax.plot(epochs, [h.get(key, np.nan) for h in history], label=f"train {key}")
-        ax.plot(epochs, [h.get(f"val_{key}", np.nan) for h in history], label=f"val {key}")
+        for column in (key, f"val_{key}"):
+            if column in history:
+                ax.plot(history["epoch"] + 1, history[column], label=column.replace("_", " "))
         ax.set_xlabel("epoch")
         ax.legend()
     fig.tight_layout()
@@ -62,23 +54,18 @@ def plot_curves(history: list[dict], path: Path) -> None:
 
 
 def plot_confusion(report: EvaluationReport, path: Path, title: str) -> None:
+    """Row-normalised confusion matrix (recall on the diagonal)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
 
     matrix = np.asarray(report.confusion, dtype=float)
     normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(6, 5))
-    ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=45, ha="right")
-    ax.set_yticks(range(len(EMOTIONS)), EMOTIONS)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    for i in range(len(EMOTIONS)):
-        for j in range(len(EMOTIONS)):
-            ax.text(j, i, f"{normalised[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if normalised[i, j] > 0.5 else "black")
+    ConfusionMatrixDisplay(normalised, display_labels=EMOTIONS).plot(
+        ax=ax, cmap="Blues", values_format=".2f", xticks_rotation=45, colorbar=False)
     ax.set_title(f"{title}: accuracy {report.accuracy:.3f}")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -108,14 +95,27 @@ def write_servable(folder: Path, keras_model, metadata: dict, splits: dict) -> E
     return val_report
 
 
-def finalize(out: Path, config, state: dict, splits: dict) -> Path:
-    """Export the best checkpoint and describe it. Numbers come from the exported model, as served."""
-    import keras
+def ferplus_agreement(model: EmotionModel, faces, data_dir: Path) -> dict | None:
+    """Accuracy against the FER+ majority label, on the faces that have FER+ votes."""
+    from training.ferplus import majority_labels
 
-    out = Path(out)
+    majority = majority_labels(faces.paths, data_dir)
+    voted = majority >= 0
+    if not voted.any():
+        return None
+    predicted = model.predict_many(faces.images[voted]).argmax(axis=1)
+    return {"accuracy": round(float((predicted == majority[voted]).mean()), 4), "n": int(voted.sum())}
+
+
+def finalize(state_dir: Path, splits: dict) -> Path:
+    """Export the run's selected epoch to OUT/model and describe it. Numbers come from the exported model."""
+    from training.train_emotion import HISTORY_FILE, read_run, run_model
+
+    config, run = read_run(state_dir)
+    out = Path(config.out)
     folder = out / MODEL_FOLDER
-    best = keras.models.load_model(out / "best.keras")
-    model = float32_copy(best, config)
+    model = run_model(state_dir)
+    parts = run["parts"]
     metadata = {
         "version": f"{config.arch}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
         "architecture": config.arch,
@@ -124,15 +124,25 @@ def finalize(out: Path, config, state: dict, splits: dict) -> Path:
         "preprocessing": PREPROCESSING,
         "tta_flip": True,
         "parameters": int(model.count_params()),
-        "data": {"train": f"{config.data} train split ({len(splits['train'])} faces)",
-                 "selection": f"{config.data} val split ({len(splits['val'])} faces): best epoch by val accuracy"},
-        "epochs_trained": state["epochs_done"],
-        "best_epoch": state["best_epoch"],
-        "training_seconds": round(state["train_seconds"], 1),
-        "hyperparameters": state["config"],
+        "data": {"train": f"{config.data} train split ({len(splits['train'])} faces)"
+                          + (f", targets mixed with FER+ votes (weight {config.ferplus_weight})"
+                             if config.ferplus_weight else ""),
+                 "selection": f"{config.data} val split = FER2013 PublicTest ({len(splits['val'])} faces): "
+                              "selects the epoch and the shipped candidate; it is not a held-out test"},
+        "epochs_trained": run["epochs_done"],
+        "best_epoch": run["best_epoch"],
+        "exported_epoch": model.selected_epoch,
+        "training_seconds": run["train_seconds"],
+        "training_parts": parts,
+        "hyperparameters": run["config"],
         **provenance(),
     }
     val_report = write_servable(folder, model, metadata, splits)
-    plot_curves(state["history"], out / "training_curves.png")
+    agreement = ferplus_agreement(EmotionModel(folder), splits["val"], Path(config.data))
+    if agreement:
+        metadata["val_ferplus_majority"] = agreement
+        (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+    if (state_dir / HISTORY_FILE).is_file():
+        plot_curves(state_dir / HISTORY_FILE, out / "training_curves.png")
     plot_confusion(val_report, out / "confusion_val.png", f"{config.arch} on val")
     return folder

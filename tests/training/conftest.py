@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 
 import keras
@@ -15,13 +16,22 @@ TRAIN_PER_CLASS, VAL_PER_CLASS = 20, 5
 
 @pytest.fixture(scope="session")
 def tiny_fer(tmp_path_factory):
-    """Real FER2013 faces copied into train/ and val/ folders: 140 to train on, 35 to select with."""
+    """Real FER2013 faces copied into train/ and val/ folders (140 to train on, 35 to select with), with their
+    FER+ votes."""
     root = tmp_path_factory.mktemp("fer2013")
+    copied = set()
     for split, n in (("train", TRAIN_PER_CLASS), ("val", VAL_PER_CLASS)):
         for emotion in EMOTIONS:
             (root / split / emotion).mkdir(parents=True)
             for path in sorted((FER_ROOT / split / emotion).iterdir())[:n]:
                 shutil.copy(path, root / split / emotion / path.name)
+                copied.add(f"{split}/{emotion}/{path.name}")
+    with open(FER_ROOT / "ferplus_votes.csv", newline="") as source, \
+            open(root / "ferplus_votes.csv", "w", newline="") as target:
+        reader = csv.DictReader(source)
+        writer = csv.DictWriter(target, reader.fieldnames)
+        writer.writeheader()
+        writer.writerows(row for row in reader if row["path"] in copied)
     return root
 
 

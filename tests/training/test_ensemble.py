@@ -81,5 +81,5 @@ def test_ensemble_refuses_one_member_and_unfinished_runs(two_runs, tmp_path):
     empty.mkdir()
     missing = runner.invoke(app, ["train", "ensemble", "--member", str(two_runs[0]), "--member", str(empty),
                                   "--out", str(tmp_path / "b")])
-    assert missing.exit_code == 1 and "not a finished training run" in missing.stderr
+    assert missing.exit_code == 1 and "neither a training run" in missing.stderr
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -70,7 +70,7 @@ def test_init_from_the_shipped_model_folder_trains(tiny_fer, tmp_path, restore_p
                                  "--no-mixed-precision"])
     assert result.exit_code == 0, result.output
     assert f"starting from the weights of {DEFAULT_MODEL_DIR}" in result.output
-    state = json.loads((out / "state.json").read_text())
+    state = json.loads((out / "state" / "run.json").read_text())
     assert state["config"]["init_from"] == str(DEFAULT_MODEL_DIR) and state["config"]["mixed_precision"] is False
     # One short epoch at a low learning rate keeps most of what the shipped model knows: far above chance (1/7).
     assert state["best_val_accuracy"] > 0.4
@@ -83,4 +83,4 @@ def test_init_from_refuses_what_it_cannot_read(tiny_fer, tmp_path, restore_polic
     result = runner.invoke(app, ["train", "emotion", "--data", str(tiny_fer), "--epochs", "1",
                                  "--init-from", str(not_a_model), "--out", str(tmp_path / "run")])
     assert result.exit_code == 1
-    assert f"--init-from {not_a_model}: expected a .keras checkpoint or a folder with model.tflite" in result.stderr
+    assert f"--init-from {not_a_model}: expected a training run folder (with run.json) or a model folder" in result.stderr

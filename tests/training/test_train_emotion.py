@@ -1,91 +1,124 @@
-"""train() end to end on a tiny real FER subset: per-epoch checkpoints, exact resume, finalize; fer2013.csv."""
+"""train() end to end on a tiny real FER subset: committed state, exact resume, finalize; fer2013.csv; precision."""
 
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import asdict
 
-import keras
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
+from cli.main import app
 from core.emotion import EmotionModel, file_sha256
 from core.emotions import EMOTIONS
 from tests.conftest import fer_faces
 from tests.training.conftest import VAL_PER_CLASS
 from training import train_emotion
 from training.fer_data import load_splits
-from training.train_emotion import TrainConfig, build_model, train
+from training.train_emotion import LATEST_WEIGHTS, TrainConfig, compiled_model, default_config, train
 
 # fer2013.csv numbers its classes in this order, not ours.
 CSV_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-EPOCH_CHECKPOINT = train_emotion.EpochCheckpoint  # the real one, before any test wraps it
+# Kept by a commit: everything in the state folder (the run folder is ignored by git).
+COMMITTED = {"latest.weights.h5", "training_metadata.json", "history.csv", "run.json"}
 
 
 class Interrupted(Exception):
     """Stands in for a killed process."""
 
 
-def observed_checkpoints(seen: list, crash_after_epoch: int | None = None):
-    """Wrap EpochCheckpoint: after each epoch record what is on disk, optionally crash like a killed run."""
+def tiny_config(tiny_fer, tmp_path, name: str) -> TrainConfig:
+    """The wide family's recipe (SGD, strong augmentation, FER+ votes) on the default net, two short epochs."""
+    recipe = asdict(default_config("wide", data=str(tiny_fer)))
+    return TrainConfig(**{**recipe, "arch": "default", "out": str(tmp_path / name),
+                          "state_dir": str(tmp_path / f"{name}-state"), "epochs": 2, "batch_size": 32,
+                          "warmup_epochs": 1, "mixed_precision": False})
 
-    def factory(out, config, state):
-        callback = EPOCH_CHECKPOINT(out, config, state)
-        on_epoch_end = callback.on_epoch_end
 
-        def record(epoch, logs=None):
-            on_epoch_end(epoch, logs)
-            saved = json.loads((out / "state.json").read_text())
-            seen.append({"epoch": epoch + 1, "checkpoint": (out / "checkpoint.keras").is_file(),
-                         "epochs_done": saved["epochs_done"]})
-            if epoch + 1 == crash_after_epoch:
-                raise Interrupted
-
-        callback.on_epoch_end = record
-        return callback
-
-    return factory
+def trained_variables(config: TrainConfig) -> list[np.ndarray]:
+    """Model weights and optimizer state as stored in the run's committed state."""
+    model = compiled_model(config, steps_per_epoch=1)
+    model.load_weights(config.state_path / LATEST_WEIGHTS)
+    return [np.asarray(v) for v in model.weights] + [np.asarray(v) for v in model.optimizer.variables]
 
 
 @pytest.mark.slow
-def test_train_checkpoints_every_epoch_resumes_and_finalizes(tiny_fer, tmp_path, monkeypatch, capsys, restore_policy):
-    out = tmp_path / "run"
-    config = TrainConfig(data=str(tiny_fer), arch="default", out=str(out), epochs=2)
-    seen: list[dict] = []
+def test_resumed_from_committed_state_equals_an_uninterrupted_run(tiny_fer, tmp_path, monkeypatch, restore_policy):
+    uninterrupted = tiny_config(tiny_fer, tmp_path, "whole")
+    train(uninterrupted)
 
-    # A 2-epoch run killed right after epoch 1 was saved.
-    monkeypatch.setattr(train_emotion, "EpochCheckpoint", observed_checkpoints(seen, crash_after_epoch=1))
+    # The same run killed right after epoch 1 was saved ...
+    interrupted = tiny_config(tiny_fer, tmp_path, "parts")
+    real_run_log = train_emotion.run_log_callback
+
+    def crash_after_first_epoch(state_dir, run):
+        callback = real_run_log(state_dir, run)
+        on_epoch_end = callback.on_epoch_end
+
+        def end(epoch, logs=None):
+            on_epoch_end(epoch, logs)
+            raise Interrupted
+
+        callback.on_epoch_end = end
+        return callback
+
+    monkeypatch.setattr(train_emotion, "run_log_callback", crash_after_first_epoch)
     with pytest.raises(Interrupted):
-        train(config)
-    interrupted = json.loads((out / "state.json").read_text())
-    assert interrupted["epochs_done"] == 1 and len(interrupted["history"]) == 1
-    assert not (out / "model").exists()
+        train(interrupted)
+    monkeypatch.setattr(train_emotion, "run_log_callback", real_run_log)
+    state = interrupted.state_path
+    assert {p.name for p in state.iterdir()} == COMMITTED
+    assert json.loads((state / "run.json").read_text())["epochs_done"] == 1
 
-    # --resume continues at epoch 2 from the checkpoint and the stored config.
-    monkeypatch.setattr(train_emotion, "EpochCheckpoint", observed_checkpoints(seen))
-    folder = train(TrainConfig(data="ignored on resume"), resume=out)
-    assert f"resuming {out} at epoch 2" in capsys.readouterr().out
-    assert seen == [{"epoch": 1, "checkpoint": True, "epochs_done": 1}, {"epoch": 2, "checkpoint": True, "epochs_done": 2}]
-    state = json.loads((out / "state.json").read_text())
-    assert state["epochs_done"] == 2 and state["config"] == interrupted["config"]
-    assert state["history"][0] == interrupted["history"][0]  # epoch 1 was kept, not re-run
-    assert (out / "checkpoint.keras").is_file() and (out / "best.keras").is_file()
+    # ... then continued on a fresh clone: only the state folder survives, the run folder (cache, best epoch) not.
+    shutil.rmtree(interrupted.out)
+    folder = train(TrainConfig(data="ignored on resume"), resume=state)
 
-    # finalize: a servable folder whose metadata describes the exported model.
-    assert folder == out / "model"
+    for whole, parts in zip(trained_variables(uninterrupted), trained_variables(interrupted), strict=True):
+        np.testing.assert_array_equal(whole, parts)
+    run = json.loads((state / "run.json").read_text())
+    assert run["epochs_done"] == 2 and len(run["parts"]) == 2
+    assert [part["epochs"] for part in run["parts"]] == [1, 1]
+    assert run["train_seconds"] == pytest.approx(sum(part["seconds"] for part in run["parts"]), abs=0.2)
+    history = (state / "history.csv").read_text().splitlines()
+    assert history[0].startswith("epoch,") and [line.split(",")[0] for line in history[1:]] == ["0", "1"]
+
+    # finalize: a servable folder whose metadata says what selected it, where and how long it trained.
+    assert folder == tmp_path / "parts" / "model"
     metadata = json.loads((folder / "metadata.json").read_text())
-    served = EmotionModel(folder)  # checks classes and that the TFLite input shape matches input_size
-    assert metadata["classes"] == list(EMOTIONS)
-    assert metadata["input_size"] == served.input_size == 48
-    best = keras.models.load_model(out / "best.keras")
-    assert metadata["parameters"] == best.count_params() == build_model(TrainConfig(**state["config"])).count_params()
+    served = EmotionModel(folder)
+    assert metadata["classes"] == list(EMOTIONS) and metadata["input_size"] == served.input_size == 48
+    assert "PublicTest" in metadata["data"]["selection"] and "not a held-out test" in metadata["data"]["selection"]
+    assert "FER+ votes" in metadata["data"]["train"]
+    assert metadata["epochs_trained"] == 2 and metadata["training_seconds"] == run["train_seconds"]
+    assert metadata["training_parts"][0]["machine"]["cpu"] and metadata["training_parts"][0]["precision"] == "float32"
     assert metadata["sha256"] == file_sha256(folder / "model.tflite")
-    assert metadata["epochs_trained"] == 2 and metadata["val"]["n"] == 7 * VAL_PER_CLASS
-    faces = fer_faces("val", "happy", 4)
-    np.testing.assert_allclose(served.predict_proba(faces).sum(axis=1), 1.0, atol=1e-5)
+    assert metadata["val"]["n"] == 7 * VAL_PER_CLASS and metadata["val_ferplus_majority"]["n"] > 0
+    np.testing.assert_allclose(served.predict_proba(fer_faces("val", "happy", 4)).sum(axis=1), 1.0, atol=1e-5)
     for plot in ("training_curves.png", "confusion_val.png"):
-        with Image.open(out / plot) as image:
+        with Image.open(tmp_path / "parts" / plot) as image:
             assert image.format == "PNG"
+
+
+@pytest.mark.slow
+def test_cli_resume_continues_in_place_and_refuses_to_overwrite(tiny_fer, tmp_path, monkeypatch, restore_policy):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    args = ["train", "emotion", "--data", str(tiny_fer), "--arch", "custom-cnn", "--out", "runs/a",
+            "--state-dir", "kept/a", "--epochs", "1", "--batch-size", "64", "--no-mixed-precision"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(app, args)
+    assert again.exit_code == 1 and "already holds a run; continue it with --resume kept/a" in again.stderr
+
+    shutil.rmtree("runs")
+    resumed = runner.invoke(app, ["train", "emotion", "--resume", "kept/a"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "model written to runs/a/model" in resumed.stdout
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["a"]  # no stray runs/default
 
 
 def test_fer2013_csv_splits_and_class_order(tmp_path):
@@ -108,6 +141,13 @@ def test_fer2013_csv_splits_and_class_order(tmp_path):
             assert splits[split].labels.tolist() == ours
             np.testing.assert_array_equal(splits[split].images, expected[usage])
     assert load_splits(tmp_path, size=32)["train"].images.shape == (7, 32, 32)
+
+
+def test_face_folders_keep_the_paths_the_ferplus_votes_use(tiny_fer):
+    train_faces = load_splits(tiny_fer)["train"]
+    assert len(train_faces.paths) == len(train_faces)
+    first = train_faces.paths[0]
+    assert first.startswith("train/angry/") and (tiny_fer / first).is_file()
 
 
 @pytest.mark.parametrize("native", [True, False])
