@@ -21,15 +21,16 @@ class EvaluationReport:
 
 
 def evaluate_predictions(labels: np.ndarray, predicted: np.ndarray) -> EvaluationReport:
+    from sklearn.metrics import accuracy_score, confusion_matrix, recall_score
+
     labels, predicted = np.asarray(labels, dtype=int), np.asarray(predicted, dtype=int)
     k = len(EMOTIONS)
-    confusion = np.zeros((k, k), dtype=int)
-    np.add.at(confusion, (labels, predicted), 1)
-    support = confusion.sum(axis=1)
-    recall = np.divide(np.diag(confusion), support, out=np.zeros(k), where=support > 0)
+    if not len(labels):  # scikit-learn refuses empty input; nothing scored is all zeros
+        return EvaluationReport(0.0, 0, {name: 0.0 for name in EMOTIONS}, np.zeros((k, k), dtype=int).tolist())
+    recall = recall_score(labels, predicted, labels=range(k), average=None, zero_division=0)
     return EvaluationReport(
-        accuracy=float(np.trace(confusion) / max(1, confusion.sum())),
-        n=int(confusion.sum()),
+        accuracy=float(accuracy_score(labels, predicted)),
+        n=len(labels),
         per_class={name: round(float(r), 4) for name, r in zip(EMOTIONS, recall)},
-        confusion=confusion.tolist(),
+        confusion=confusion_matrix(labels, predicted, labels=range(k)).tolist(),
     )

@@ -107,14 +107,11 @@ def ferplus_agreement(model: EmotionModel, faces, data_dir: Path) -> dict | None
     return {"accuracy": round(float((predicted == majority[voted]).mean()), 4), "n": int(voted.sum())}
 
 
-def finalize(state_dir: Path, splits: dict) -> Path:
-    """Export the run's selected epoch to OUT/model and describe it. Numbers come from the exported model."""
-    from training.train_emotion import HISTORY_FILE, read_run, run_model
-
-    config, run = read_run(state_dir)
+def finalize(model, config, run: dict, splits: dict, history_csv: Path) -> Path:
+    """Export ``model`` (the run's selected epoch, float32) to OUT/model and describe it. Numbers come from the
+    exported model, as served."""
     out = Path(config.out)
     folder = out / MODEL_FOLDER
-    model = run_model(state_dir)
     parts = run["parts"]
     metadata = {
         "version": f"{config.arch}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
@@ -142,7 +139,7 @@ def finalize(state_dir: Path, splits: dict) -> Path:
     if agreement:
         metadata["val_ferplus_majority"] = agreement
         (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
-    if (state_dir / HISTORY_FILE).is_file():
-        plot_curves(state_dir / HISTORY_FILE, out / "training_curves.png")
+    if history_csv.is_file():
+        plot_curves(history_csv, out / "training_curves.png")
     plot_confusion(val_report, out / "confusion_val.png", f"{config.arch} on val")
     return folder

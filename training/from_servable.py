@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.emotion import METADATA_FILE, MODEL_FILE, tflite_interpreter
+from core.emotion import METADATA_FILE, MODEL_FILE
 
 
 def is_servable_folder(path: Path) -> bool:
@@ -29,19 +29,32 @@ def is_servable_folder(path: Path) -> bool:
 def folded_weights(tflite_path: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(op, kernel, bias) for every CONV_2D and FULLY_CONNECTED op of a TFLite model, in graph order.
 
-    Kernels come back in Keras layout: HWIO for convolutions, (in, out) for dense layers.
+    Read with TensorFlow's flatbuffer tools (the interpreter's public API has no op list). Kernels come back in
+    Keras layout: HWIO for convolutions, (in, out) for dense layers.
     """
-    interpreter = tflite_interpreter(tflite_path)
-    interpreter.allocate_tensors()
+    from tensorflow.lite.python.schema_py_generated import BuiltinOperator, TensorType
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model(str(tflite_path))
+    graph = model.subgraphs[0]
+    wanted = {BuiltinOperator.CONV_2D: "CONV_2D", BuiltinOperator.FULLY_CONNECTED: "FULLY_CONNECTED"}
+
+    def constant(index: int) -> np.ndarray:
+        tensor = graph.tensors[index]
+        if tensor.type != TensorType.FLOAT32:
+            raise ValueError(f"{tflite_path}: tensor {index} is not float32; only float32 models can be recovered")
+        data = np.asarray(model.buffers[tensor.buffer].data, dtype=np.uint8)
+        return data.view(np.float32).reshape(tensor.shape)
+
     layers = []
-    for op in interpreter._get_ops_details():  # the public API has no op list; this one is stable since TF 2.5
-        if op["op_name"] not in ("CONV_2D", "FULLY_CONNECTED"):
+    for op in graph.operators:
+        code = model.operatorCodes[op.opcodeIndex]
+        name = wanted.get(max(code.builtinCode, code.deprecatedBuiltinCode))
+        if name is None:
             continue
-        _, kernel_index, bias_index = op["inputs"][:3]
-        kernel = interpreter.get_tensor(kernel_index)
-        bias = interpreter.get_tensor(bias_index)
-        kernel = kernel.transpose(1, 2, 3, 0) if op["op_name"] == "CONV_2D" else kernel.T  # OHWI -> HWIO; (out,in)
-        layers.append((op["op_name"], kernel, bias))
+        kernel, bias = constant(op.inputs[1]), constant(op.inputs[2])
+        kernel = kernel.transpose(1, 2, 3, 0) if name == "CONV_2D" else kernel.T  # OHWI -> HWIO; (out, in)
+        layers.append((name, kernel, bias))
     return layers
 
 

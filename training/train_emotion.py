@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from core.emotions import EMOTIONS
+from training.finalize import finalize
 from training.models import ARCHITECTURES, build_model, family
 
 __all__ = ["ARCHITECTURES", "TrainConfig", "build_model", "default_config", "train"]
@@ -396,6 +397,5 @@ def train(config: TrainConfig, resume: Path | None = None) -> Path:
             verbose=1 if os.isatty(1) else 2,
         )
     keras.mixed_precision.set_global_policy("float32")
-    from training.finalize import finalize
-
-    return finalize(state_dir, splits)
+    _, run = read_run(state_dir)
+    return finalize(run_model(state_dir), config, run, splits, state_dir / HISTORY_FILE)
