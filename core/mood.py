@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from core.emotions import EMOTIONS
 from core.errors import MoodTunesError
 
 MOODS: tuple[str, ...] = ("Happy", "Sad", "Energetic", "Calm")
-STRATEGIES: tuple[str, ...] = ("match", "uplift")
+
+
+class Strategy(StrEnum):
+    """How the music relates to the feeling: the one place the strategy names are defined."""
+
+    MATCH = "match"  # music that fits the feeling
+    UPLIFT = "uplift"  # music that lifts it
+
+
+STRATEGIES: tuple[str, ...] = tuple(Strategy)
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,3 @@ class MoodMap:
             energy += p * entry.energy
         mood = max(MOODS, key=lambda m: scores[m])
         return MoodTarget(mood, valence, energy, strategy)
-
-    def mood_for(self, emotion: str, strategy: str) -> str:
-        return self._table[emotion][strategy].mood

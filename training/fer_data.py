@@ -35,9 +35,6 @@ class FaceArrays:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def class_counts(self) -> np.ndarray:
-        return np.bincount(self.labels, minlength=len(EMOTIONS))
-
 
 def load_face_folder(folder: Path, size: int = 48) -> FaceArrays:
     """Read ``folder/<emotion>/<image>`` into arrays, resizing to ``size`` if needed."""

@@ -297,7 +297,9 @@ async def test_load_photos_and_button_presses(pipeline, load_store, astronaut_im
         elapsed = time.monotonic() - started
         stop_ticking.set()
         await watchdog
-        await asyncio.sleep(QUIET)  # anything sent twice would arrive now
+        done = len(fake.calls)  # anything sent twice would arrive now:
+        await asyncio.gather(*(fake.expect_no_call(method, since=done, within=QUIET)
+                               for method in ("sendMessage", "sendDocument", "answerCallbackQuery")))
 
         sent = fake.calls_of("sendMessage") + fake.calls_of("sendDocument")
         toasts = fake.calls_of("answerCallbackQuery")
@@ -360,7 +362,8 @@ async def test_flood_limit_answers_the_extra_photos_without_downloading_them(pip
         answers = [await fake.next_reply(flooder, timeout=WAIT) for _ in updates]
         fake.send_photo(other, photos[5], *astronaut_image.size)  # someone else is not held up
         assert "You look" in (await fake.next_reply(other, timeout=WAIT)).text
-        await asyncio.sleep(QUIET)
+        await fake.expect_no_call("sendMessage", lambda c: c.chat_id == flooder, since=fake.calls.index(answers[-1]) + 1,
+                                  within=QUIET)
         assert len([c for c in fake.calls_of("sendMessage") if c.chat_id == flooder]) == 5  # one reply each
 
     refusals = [a for a in answers if a.text == messages.TOO_MANY_PHOTOS]

@@ -9,7 +9,7 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from bot.service import NOT_SAVED, VOTE_NOT_SAVED, ChatService
+from bot.service import NOT_SAVED, VOTE_NOT_SAVED, AnswerKind, ChatService
 from db.store import Store
 
 
@@ -29,7 +29,7 @@ def test_read_only_database_still_answers_and_logs(pipeline, sqlite_store, tmp_p
     service = ChatService(pipeline, read_only, photos_per_minute=100)
     with caplog.at_level(logging.ERROR, logger="moodtunes"):
         answer = service.handle_photo("console", "carol", astronaut_jpeg)
-    assert answer.kind == "tracks" and len(answer.tracks) == 5 and NOT_SAVED in answer.text
+    assert answer.kind is AnswerKind.TRACKS and len(answer.tracks) == 5 and NOT_SAVED in answer.text
     assert answer.event_id is None
     assert any("readonly" in r.getMessage() for r in caplog.records)
     # Nothing was half-written.
@@ -55,7 +55,7 @@ def test_locked_database_still_answers_and_vote_is_retried(pipeline, sqlite_stor
     try:
         with caplog.at_level(logging.WARNING):
             toast = service.handle_vote("console", "dave", answer.event_id, track, 1)
-        assert toast == VOTE_NOT_SAVED
+        assert toast.text == VOTE_NOT_SAVED
         assert any("vote not stored" in r.message for r in caplog.records)
         assert any("locked" in r.getMessage().lower() for r in caplog.records)
     finally:
@@ -63,6 +63,6 @@ def test_locked_database_still_answers_and_vote_is_retried(pipeline, sqlite_stor
         locker.rollback()
         locker.close()
     # Lock gone: pressing again stores exactly one vote.
-    assert service.handle_vote("console", "dave", answer.event_id, track, 1).startswith("👍")
+    assert service.handle_vote("console", "dave", answer.event_id, track, 1).text.startswith("👍")
     with sqlite_store.engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*), MAX(value) FROM feedback")).one() == (1, 1)

@@ -70,7 +70,7 @@ def test_export_user_has_everything(store: Store) -> None:
     store.set_user_setting(alice, "strategy", "uplift")
     first = record(store, alice, track_ids=["a", "b"])
     second = record(store, alice, source="mood", emotion=None, probabilities=None, mood="calm", track_ids=["c"])
-    store.extend_event(first, ["d"])
+    store.page_event(first, lambda event: (["d"], None))
     store.vote(first, alice, "a", 1)
     store.vote(second, alice, "c", -1)
     bobs = record(store, bob, track_ids=["x"])

@@ -268,6 +268,15 @@ class FakeTelegram:
             await asyncio.wait_for(self._changed.wait_for(find), timeout)
         return find()  # type: ignore[return-value]
 
+    async def expect_no_call(self, method: str, predicate: Callable[[ApiCall], bool] | None = None, *, since: int,
+                             within: float) -> None:
+        """Wait up to ``within`` seconds for a call that must not come (a duplicate); AssertionError if it does."""
+        try:
+            found = await self.wait_for(method, predicate, since=since, timeout=within)
+        except TimeoutError:
+            return
+        raise AssertionError(f"unexpected {found.method} to {found.chat_id}: {found.params}")
+
     async def next_reply(self, chat_id: int, *, timeout: float = 30) -> ApiCall:
         """The next message (sendMessage or sendDocument) to ``chat_id`` not yet handed out by this method.
 
