@@ -169,7 +169,7 @@ class ChatService:
         try:
             return self.store.record_event(user_id, **event)
         except (StorageUnavailable, NotFound) as exc:
-            log.error("could not store a %s answer: %s", event.get("source"), exc)
+            log.error("storage unavailable, %s answer not stored: %s", event.get("source"), exc)
             return None
 
     @staticmethod
@@ -348,7 +348,7 @@ class ChatService:
         except NotFound:
             return stale
         except StorageUnavailable as exc:
-            log.error("vote not stored (event %s, track %s, %+d): %s", event_id, track_id, value, exc)
+            log.error("storage unavailable, vote not stored (event %s, track %s, %+d): %s", event_id, track_id, value, exc)
             return Answer(AnswerKind.TOAST, VOTE_NOT_SAVED)
         track = self.pipeline.recommender.track(track_id)
         name = track.name if track is not None else "that song"

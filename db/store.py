@@ -338,7 +338,8 @@ class Store:
             return operation()
         except SQLAlchemyError as exc:
             reason = getattr(exc, "orig", None) or exc
-            raise StorageUnavailable(f"{what}: {type(reason).__name__}: {reason}") from exc
+            one_line = " ".join(str(reason).split())  # drivers' messages may span lines
+            raise StorageUnavailable(f"{what}: {type(reason).__name__}: {one_line}") from exc
 
     @staticmethod
     def _find_user(s: Session, platform: str, user_hash: str) -> int | None:

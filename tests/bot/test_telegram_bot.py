@@ -234,6 +234,43 @@ async def test_forgetme_deletes_only_after_yes(tg, tg_store, astronaut_jpeg):
     assert tg_store.export_user("telegram", str(user)) == {"user": None, "events": [], "feedback": []}
 
 
+async def test_two_quick_more_presses_bring_different_tracks(tg, tg_store):
+    """Defect 3: PTB handles updates concurrently, and two quick presses of More both got the same five tracks."""
+    user = 707
+    tg.send_text(user, "/mood happy")
+    reply = await tg.next_reply(user, timeout=WAIT)
+    first = assert_tracks_answer(reply, switch=False)
+    more = button(reply, "More")
+    tg.press(user, more, reply)
+    tg.press(user, more, reply)  # before the first one is answered: both updates come in one getUpdates batch
+    second = assert_tracks_answer(await tg.next_reply(user, timeout=WAIT), switch=False)
+    third = assert_tracks_answer(await tg.next_reply(user, timeout=WAIT), switch=False)
+    assert not set(second) & set(third)
+    event = votes(reply)[0][0].event_id
+    shown = tg_store.get_event(event).track_ids
+    assert len(shown) == 15 and set(shown) == set(first) | set(second) | set(third)
+
+
+async def test_a_vote_for_a_track_the_answer_never_showed_is_refused(tg, tg_store, tg_service):
+    """Defect 6: a forged press could attach a vote for any catalog track to any answer."""
+    user, friend = 808, 809
+    tg.send_text(user, "/mood calm")
+    reply = await tg.next_reply(user, timeout=WAIT)
+    shown = assert_tracks_answer(reply, switch=False)
+    event = votes(reply)[0][0].event_id
+    catalog = tg_service.pipeline.recommender.catalog["id"]
+    never_shown = next(t for t in catalog if t not in shown)
+    for voter in (user, friend):
+        forged = callbacks.encode(callbacks.Vote(event, never_shown, 1))
+        toast = await tg.answer_of(tg.press(voter, forged, reply), timeout=WAIT)
+        assert toast.params["text"] == messages.STALE_BUTTON
+    assert not feedback_rows(tg_store, user) and tg_store.find_user_id("telegram", str(friend)) is None
+    # Anyone who sees the answer (e.g. in a group) may still vote on a track it showed.
+    toast = await tg.answer_of(tg.press(friend, callbacks.encode(votes(reply)[1][0]), reply), timeout=WAIT)
+    assert toast.params["text"].startswith("👍")
+    assert feedback_rows(tg_store, friend) == [(event, shown[1], 1)]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
