@@ -5,8 +5,9 @@ from __future__ import annotations
 import getpass
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 from bot.service import STRATEGY_LABEL, Answer, AnswerKind, ChatService
 from core import messages
@@ -59,7 +60,8 @@ class ConsoleChat:
             if answer.event_id is not None:
                 hint = "more · +N/-N to vote"
                 if answer.other_strategy:
-                    hint += f" · {SWITCH_WORD[answer.other_strategy]} to {STRATEGY_LABEL[answer.other_strategy].lower()}"
+                    other = answer.other_strategy
+                    hint += f" · {SWITCH_WORD[other]} to {STRATEGY_LABEL[other].lower()}"
                 self.write(f"({hint})")
         if answer.offer_moods:
             self.write("Moods: " + ", ".join(MOODS) + " — e.g. /mood calm")
@@ -165,5 +167,5 @@ def run_console() -> None:
         service = build_service(get_settings())
     except MoodTunesError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(1)
+        raise SystemExit(1) from None
     chat_loop(service)

@@ -348,7 +348,8 @@ class ChatService:
         except NotFound:
             return stale
         except StorageUnavailable as exc:
-            log.error("storage unavailable, vote not stored (event %s, track %s, %+d): %s", event_id, track_id, value, exc)
+            log.error("storage unavailable, vote not stored (event %s, track %s, %+d): %s", event_id, track_id, value,
+                      exc)
             return Answer(AnswerKind.TOAST, VOTE_NOT_SAVED)
         track = self.pipeline.recommender.track(track_id)
         name = track.name if track is not None else "that song"

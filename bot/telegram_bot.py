@@ -5,6 +5,7 @@ so every call runs in a worker thread and inference or database writes never blo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -248,10 +249,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not isinstance(update, Update) or isinstance(context.error, Forbidden):
         return
     if update.callback_query is not None:
-        try:  # stop the button's spinner; it may already have been answered
+        with contextlib.suppress(TelegramError):  # stop the button's spinner; it may already have been answered
             await update.callback_query.answer(messages.SOMETHING_WENT_WRONG)
-        except TelegramError:
-            pass
     if update.effective_chat:
         await context.bot.send_message(update.effective_chat.id, messages.SOMETHING_WENT_WRONG)
 

@@ -30,6 +30,6 @@ def evaluate_predictions(labels: np.ndarray, predicted: np.ndarray) -> Evaluatio
     return EvaluationReport(
         accuracy=float(np.trace(confusion) / max(1, confusion.sum())),
         n=int(confusion.sum()),
-        per_class={name: round(float(r), 4) for name, r in zip(EMOTIONS, recall)},
+        per_class={name: round(float(r), 4) for name, r in zip(EMOTIONS, recall, strict=True)},
         confusion=confusion.tolist(),
     )

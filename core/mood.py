@@ -97,7 +97,7 @@ class MoodMap:
         probs = [p / total for p in probs]
         scores = dict.fromkeys(MOODS, 0.0)
         valence = energy = 0.0
-        for emotion, p in zip(EMOTIONS, probs):
+        for emotion, p in zip(EMOTIONS, probs, strict=True):
             entry = self._table[emotion][strategy]
             scores[entry.mood] += p
             valence += p * entry.valence

@@ -225,7 +225,6 @@ def initial_weights(config: TrainConfig, train_images: np.ndarray) -> list[np.nd
 def train(config: TrainConfig, resume: Path | None = None) -> Path:
     """Run (or resume) training, then finalize. Returns the servable model folder."""
     import keras
-    import tensorflow as tf
 
     from training.fer_data import cached_splits
 

@@ -7,19 +7,12 @@ with the real pipeline and a real SQLite file behind ChatService; the 429s are i
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from types import SimpleNamespace
 
 import pytest
-import pytest_asyncio
 
 from bot import callbacks
 from bot.callbacks import Vote
-from bot.discord_bot import serve
-from bot.service import ChatService
-from core.settings import Settings
-from db.store import Store
 from tests.fakes.discord_server import FakeDiscord, Recorded
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(120)]

@@ -362,8 +362,8 @@ async def test_flood_limit_answers_the_extra_photos_without_downloading_them(pip
         answers = [await fake.next_reply(flooder, timeout=WAIT) for _ in updates]
         fake.send_photo(other, photos[5], *astronaut_image.size)  # someone else is not held up
         assert "You look" in (await fake.next_reply(other, timeout=WAIT)).text
-        await fake.expect_no_call("sendMessage", lambda c: c.chat_id == flooder, since=fake.calls.index(answers[-1]) + 1,
-                                  within=QUIET)
+        await fake.expect_no_call("sendMessage", lambda c: c.chat_id == flooder,
+                                  since=fake.calls.index(answers[-1]) + 1, within=QUIET)
         assert len([c for c in fake.calls_of("sendMessage") if c.chat_id == flooder]) == 5  # one reply each
 
     refusals = [a for a in answers if a.text == messages.TOO_MANY_PHOTOS]
