@@ -18,9 +18,9 @@ from core.settings import Settings
 from db.store import Store
 from tests.bot.discord_flows import Capture, race
 from tests.bot.telegram_flows import TOKEN, WAIT, bot_settings, started
-from tests.conftest import capture_logs, migrated_sqlite_store
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.telegram_server import FakeTelegram
+from tests.helpers import capture_logs, migrated_sqlite_store
 
 
 # --- Telegram ------------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from tests.bad_inputs import (
     bad_inputs,
     case_ids,
 )
-from tests.conftest import encode
+from tests.helpers import encode
 
 CASES = bad_inputs()
 TRACK = re.compile(SPOTIFY_TRACK)

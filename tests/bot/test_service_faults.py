@@ -17,7 +17,7 @@ from bot.service import MEMORY_UNAVAILABLE, NOT_SAVED, VOTE_NOT_SAVED, AnswerKin
 from core import messages
 from db.identity import hash_user_id
 from db.store import Store
-from tests.conftest import capture_logs
+from tests.helpers import capture_logs
 
 SPOTIFY = "https://open.spotify.com/track/"
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/test"  # nothing listens on port 1: connection refused

@@ -21,8 +21,8 @@ from bot.telegram_bot import serve
 from core import messages
 from core.settings import Settings
 from db.store import Store
-from tests.conftest import capture_logs, migrated_sqlite_store
 from tests.fakes.telegram_server import ApiCall, FakeTelegram
+from tests.helpers import capture_logs, migrated_sqlite_store
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
 
@@ -207,4 +207,4 @@ async def test_a_failed_vote_still_answers_its_callback_query(tg, broken_service
     message = {"message_id": 78, "date": 0, "chat": {"id": user, "type": "private"}, "text": "tracks"}
     query = tg.press(user, callbacks.encode(Vote(1, "A" * 22, 1)), message)
     assert (await tg.next_reply(user, timeout=WAIT)).text == messages.SOMETHING_WENT_WRONG  # this part works
-    await tg.answer_of(query, timeout=3)
+    await tg.answer_of(query, timeout=WAIT)

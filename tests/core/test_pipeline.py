@@ -53,7 +53,7 @@ def test_manual_mood(pipeline):
 
 
 def test_large_jpeg_boxes_are_in_photo_coordinates(pipeline, astronaut_image):
-    from tests.conftest import encode
+    from tests.helpers import encode
 
     small = pipeline.recommend_photo(encode(astronaut_image))
     big = pipeline.recommend_photo(encode(astronaut_image.resize((2048, 2048))))

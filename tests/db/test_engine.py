@@ -15,7 +15,7 @@ from db.engine import BUSY_TIMEOUT_MS, make_engine
 from db.retry import ATTEMPTS, is_locked_error, retry_locked
 from db.store import Store
 
-from .conftest import SALT
+from .seed import SALT
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ import sqlalchemy as sa
 
 from db.store import Store
 
-from .conftest import SALT
-from .seed import record
+from .seed import SALT, record
 
 RAW_ID = "987654321"  # distinctive, so any leak into a column is found by substring search
 
