@@ -260,7 +260,7 @@ async def test_load_photos_and_button_presses(pipeline, load_store, astronaut_im
                     tally.problems.append(f"photo {k} of user {user} answered {answer.text[:80]!r}")
                     continue
                 event = votes[0].event_id
-                tracks = [v.track_id for v in votes[::2]]
+                tracks = [v.track_id for v in votes if v.value == 1]  # the 👍 row, in track order
                 tally.shown[event].update(tracks)
                 plan = plan_presses(presses_for[k], rng)
                 tally.kinds["revote"] += sum(len(values) - 1 for values in plan.votes.values())

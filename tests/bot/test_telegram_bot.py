@@ -307,7 +307,13 @@ async def test_webhook_mode_requires_and_checks_the_secret(log_records, tg_servi
 
 
 async def test_secrets_never_reach_the_logs(tg, log_records):
-    """Runs last: looks at every record the module produced, PTB's DEBUG lines included."""
+    """Looks at every record the module produced so far, PTB's DEBUG lines included (last, it sees them all);
+    first it makes sure an error went through the error handler, which logs the most."""
+    user = 910
+    bad = {"file_id": "NO-SUCH-FILE-910", "file_unique_id": "nope", "width": 512, "height": 512, "file_size": 1000}
+    tg.push_update({"message": {"message_id": 1, "date": 0, "from": tg.user(user),
+                                "chat": {"id": user, "type": "private"}, "photo": [bad]}})
+    assert (await tg.next_reply(user, timeout=WAIT)).text == messages.SOMETHING_WENT_WRONG
     rendered = []
     for record in log_records:
         line = logging.Formatter("%(name)s %(message)s").format(record)
