@@ -170,6 +170,18 @@ async def test_forged_and_stale_buttons_get_the_stale_answer(bot, photo_answer):
     assert_tracks(sent.response)  # still answering
 
 
+async def test_mydata_too_long_for_one_message_comes_as_a_file(bot):
+    user_id = bot.service.store.user_id("discord", bot.user["id"])
+    for _ in range(40):
+        bot.service.store.record_event(user_id, source="mood", emotion=None, probabilities=None, mood="Calm",
+                                       strategy="match", model_version="test", faces=0,
+                                       track_ids=["A" * 22, "B" * 22, "C" * 22])
+    callback, sent = await slash(bot, "mydata")
+    assert callback.json["data"]["flags"] & EPHEMERAL
+    assert sent.files == ["moodtunes.txt"] and sent.json["content"].startswith("Everything I store about you")
+    assert len(sent.json["content"]) <= 2000
+
+
 async def test_a_failure_is_logged_and_the_user_gets_an_apology(bot, photo_answer, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the recommender fell over")
