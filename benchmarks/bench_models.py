@@ -6,7 +6,8 @@ ms/face is p50 over 100 faces, one view and as served (two views: the face and i
 
 Training time per epoch is extrapolated from timed training steps (in the precision `moodtunes train` picks on
 this CPU: bf16 where it is native, float32 elsewhere) on FER2013-sized batches:
-steps_per_epoch = ceil(28,709 / batch_size). Weights are random: this measures cost, not accuracy (docs/models.md has the accuracies of the models that were trained).
+steps_per_epoch = ceil(28,709 / batch_size). Weights are random: this measures cost, not accuracy
+(docs/models.md has the accuracies of the models that were trained).
 """
 
 from __future__ import annotations

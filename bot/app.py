@@ -19,5 +19,5 @@ def build_service(settings: Settings) -> ChatService:
     store = Store(settings.database_url, salt=settings.resolved_salt())
     store.upgrade()
     log.info("ready: model %s, %d tracks, database %s", pipeline.model_version, len(pipeline.recommender.catalog),
-             store.describe() if hasattr(store, "describe") else settings.database_url.split("://")[0])
+             store.engine.dialect.name)
     return ChatService(pipeline, store, photos_per_minute=settings.photos_per_minute)

@@ -96,3 +96,13 @@ def decode(raw: str | None) -> Callback:
     if kind == "f" and len(args) == 1 and args[0] in ("yes", "no"):
         return ForgetMe(args[0] == "yes")
     return InvalidCallback(raw)
+
+
+def is_toast(callback: Callback) -> bool:
+    """Answered by a short note alone (a vote's confirmation, the stale-button sentence), not a message."""
+    return isinstance(callback, (Vote, InvalidCallback))
+
+
+def is_private(callback: Callback) -> bool:
+    """Its answer concerns only whoever pressed it (a vote, their settings, deleting their data)."""
+    return isinstance(callback, (Vote, SetDefaultStrategy, ForgetMe, InvalidCallback))

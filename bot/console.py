@@ -5,24 +5,42 @@ from __future__ import annotations
 import getpass
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
-from bot.service import STRATEGY_LABEL, Answer, ChatService
+from bot.service import STRATEGY_LABEL, Answer, AnswerKind, ChatService
 from core import messages
-from core.mood import MOODS
+from core.mood import MOODS, Strategy
 
 log = logging.getLogger("moodtunes.console")
 
 PLATFORM = "console"
+SWITCH_WORD = {Strategy.MATCH: "match", Strategy.UPLIFT: "lift"}  # what to type for each strategy
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
 CONSOLE_HELP = (
     "Type the path of a photo to send it. Then:\n"
     "  more              five more tracks for the last answer\n"
-    "  +N / -N           👍 or 👎 track N of the last answer (e.g. +2)\n"
-    "  lift / match      switch the last answer's strategy\n"
+    "  +N / -N           👍 or 👎 track N of the last answer (e.g. +2): I'll remember, and never play you a\n"
+    "                    song you disliked again\n"
+    f"  {' / '.join(SWITCH_WORD[s] for s in reversed(Strategy))}      switch the last answer's strategy\n"
     "  /mood [name]      pick a mood by hand\n"
-    "  /settings [match|uplift], /history, /mydata, /forgetme, /help, /quit"
+    f"  /settings [{'|'.join(Strategy)}], /history, /mydata, /forgetme, /help, /quit"
 )
+NOT_UNDERSTOOD = "I didn't get that. Type the path of a photo, or /help."
+
+
+def existing_file(line: str) -> Path | None:
+    """The file a typed line names, if it names one (a very long line or one with a NUL byte names none)."""
+    try:
+        path = Path(line.strip("'\"")).expanduser()
+        return path if path.is_file() else None
+    except (OSError, ValueError):  # e.g. "File name too long", "embedded null byte"
+        return None
+
+
+def looks_like_path(line: str) -> bool:
+    return "/" in line or "\\" in line or line.lower().rstrip("'\"").endswith(IMAGE_SUFFIXES)
 
 
 class ConsoleChat:
@@ -37,13 +55,14 @@ class ConsoleChat:
 
     def show(self, answer: Answer) -> None:
         self.write(answer.text)
-        if answer.kind == "tracks":
+        if answer.kind is AnswerKind.TRACKS:
             self.last = answer
-            hint = "more · +N/-N to vote"
-            if answer.other_strategy:
-                hint += f" · {'lift' if answer.other_strategy == 'uplift' else 'match'} to "\
-                        f"{STRATEGY_LABEL[answer.other_strategy].lower()}"
-            self.write(f"({hint})")
+            if answer.event_id is not None:
+                hint = "more · +N/-N to vote"
+                if answer.other_strategy:
+                    other = answer.other_strategy
+                    hint += f" · {SWITCH_WORD[other]} to {STRATEGY_LABEL[other].lower()}"
+                self.write(f"({hint})")
         if answer.offer_moods:
             self.write("Moods: " + ", ".join(MOODS) + " — e.g. /mood calm")
 
@@ -62,23 +81,30 @@ class ConsoleChat:
             return True
         if self.confirming_forget:
             self.confirming_forget = False
-            self.show(self.service.forget_me(PLATFORM, self.user, line.lower() in ("y", "yes")))
+            answer = line.lower()
+            if answer in ("y", "yes", "n", "no"):
+                self.show(self.service.forget_me(PLATFORM, self.user, answer in ("y", "yes")))
+                return True
+            self.show(self.service.forget_me(PLATFORM, self.user, False))  # anything else: not a yes
+        if (path := existing_file(line)) is not None:  # an absolute path also starts with "/": a photo
+            self.send_photo(path)
             return True
         command, _, argument = line.partition(" ")
         lowered = command.lower()
-        if "/" in command[1:] or Path(line.strip("'\"")).expanduser().exists():
-            lowered = "<path>"  # an absolute path also starts with "/": it is a photo, not a command
+        switch = {word: strategy for strategy, word in SWITCH_WORD.items()}
         if lowered in ("/quit", "/exit", "quit", "exit"):
             return False
         if lowered in ("/help", "/start", "help"):
-            self.write(self.service.help().text + "\n\n" + CONSOLE_HELP)
+            self.write(self.service.help(buttons=False).text + "\n\n" + CONSOLE_HELP)
         elif lowered == "/mood":
             self.show(self.service.handle_mood(PLATFORM, self.user, argument or None))
         elif lowered == "/settings":
             if argument:
                 self.show(self.service.set_strategy(PLATFORM, self.user, argument.strip().lower()))
             else:
-                self.write(self.service.settings_prompt(PLATFORM, self.user).text + " /settings match | /settings uplift")
+                prompt = self.service.settings_prompt(PLATFORM, self.user)
+                choices = " | ".join(f"/settings {s}" for s in Strategy) if prompt.offer_strategies else ""
+                self.write(f"{prompt.text} {choices}".rstrip())
         elif lowered == "/history":
             self.show(self.service.history(PLATFORM, self.user))
         elif lowered == "/mydata":
@@ -86,26 +112,28 @@ class ConsoleChat:
         elif lowered == "/forgetme":
             self.write(self.service.forget_prompt().text + " Type yes to confirm.")
             self.confirming_forget = True
-        elif lowered in ("more", "lift", "match"):
+        elif lowered == "more" or lowered in switch:
             if self.last is None or self.last.event_id is None:
                 self.write("Send a photo or pick a /mood first.")
             else:
-                strategy = {"lift": "uplift", "match": "match"}.get(lowered)
-                self.show(self.service.handle_more(PLATFORM, self.user, self.last.event_id, strategy))
+                self.show(self.service.handle_more(PLATFORM, self.user, self.last.event_id, switch.get(lowered)))
         elif line[0] in "+-" and line[1:].isdigit():
             self.vote(int(line[1:]), 1 if line[0] == "+" else -1)
-        elif lowered.startswith("/"):
-            self.write(f"Unknown command {command}. /help lists what I understand.")
+        elif lowered.startswith("/") and "/" not in command[1:]:
+            self.write(f"Unknown command {command[:40]}. /help lists what I understand.")
+        elif looks_like_path(line):
+            shown = line if len(line) <= 80 else line[:77] + "..."
+            self.write(f"I can't open {shown}. Type the path of a photo, or /help.")
         else:
-            self.send_photo(Path(line.strip("'\"")).expanduser())
+            self.write(NOT_UNDERSTOOD)
         return True
 
     def vote(self, number: int, value: int) -> None:
-        if self.last is None or not 1 <= number <= len(self.last.tracks):
+        if self.last is None or self.last.event_id is None or not 1 <= number <= len(self.last.tracks):
             self.write("No such track in the last answer.")
             return
         track = self.last.tracks[number - 1]
-        self.write(self.service.handle_vote(PLATFORM, self.user, self.last.event_id, track.id, value))
+        self.write(self.service.handle_vote(PLATFORM, self.user, self.last.event_id, track.id, value).text)
 
     def send_photo(self, path: Path) -> None:
         try:
@@ -139,5 +167,5 @@ def run_console() -> None:
         service = build_service(get_settings())
     except MoodTunesError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(1)
+        raise SystemExit(1) from None
     chat_loop(service)

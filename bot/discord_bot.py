@@ -21,20 +21,19 @@ from discord.ext import commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot import callbacks
-from bot.callbacks import Callback, ForgetMe, InvalidCallback, More, PickMood, SetDefaultStrategy, SwitchStrategy, Vote
-from bot.service import STRATEGY_LABEL, Answer, ChatService
-from core import errors, messages
-from core.mood import MOODS, STRATEGIES
+from bot import callbacks, layout
+from bot.callbacks import Callback, InvalidCallback
+from bot.service import Answer, AnswerKind, ChatService
+from core import messages
+from core.mood import MOODS
 from core.recommender import Track
 from core.settings import Settings
 
 PLATFORM = "discord"
 log = logging.getLogger("moodtunes.discord")
 
-# Discord limits: 5 rows of 5 buttons, 256-character embed titles, 4096-character descriptions, 2000-character
-# message content. Votes use rows 0-3 (👍 rows first, then 👎), "More" and the strategy switch use row 4.
-VOTED_TRACKS = 10
+# Discord limits: 256-character embed titles, 4096-character descriptions, 2000-character message content
+# (bot.layout keeps to its 5 rows of 5 buttons).
 TITLE_MAX, DESCRIPTION_MAX, CONTENT_MAX = 256, 4096, 2000
 EMBED_COLOUR = discord.Colour.from_rgb(30, 215, 96)  # Spotify green
 
@@ -60,43 +59,30 @@ def answer_embed(answer: Answer) -> discord.Embed:
                          colour=EMBED_COLOUR)
 
 
+_STYLES = {layout.Style.NORMAL: discord.ButtonStyle.secondary, layout.Style.PRIMARY: discord.ButtonStyle.primary,
+           layout.Style.DANGER: discord.ButtonStyle.danger}
+
+
 def answer_view(answer: Answer) -> discord.ui.View | None:
-    """The buttons an answer asks for, each a CallbackButton, so they keep working after a restart."""
+    """The answer's buttons (bot.layout), each a CallbackButton, so they keep working after a restart."""
     view = discord.ui.View(timeout=None)
-    if answer.kind == "tracks" and answer.event_id is not None:
-        for n, track in enumerate(answer.tracks[:VOTED_TRACKS]):
-            for value, emoji, first_row in ((1, "👍", 0), (-1, "👎", 2)):
-                view.add_item(CallbackButton(callbacks.encode(Vote(answer.event_id, track.id, value)),
-                                             label=str(n + 1), emoji=emoji, row=first_row + n // 5))
-        view.add_item(CallbackButton(callbacks.encode(More(answer.event_id)), label="More",
-                                     emoji="🔁", style=discord.ButtonStyle.primary, row=4))
-        if answer.other_strategy:
-            view.add_item(CallbackButton(callbacks.encode(SwitchStrategy(answer.event_id, answer.other_strategy)),
-                                         label=STRATEGY_LABEL[answer.other_strategy], row=4))
-    if answer.offer_moods:
-        for mood in MOODS:
-            view.add_item(CallbackButton(callbacks.encode(PickMood(mood)), label=mood))
-    if answer.offer_strategies:
-        for strategy in STRATEGIES:
-            view.add_item(CallbackButton(callbacks.encode(SetDefaultStrategy(strategy)),
-                                         label=STRATEGY_LABEL[strategy]))
-    if answer.kind == "confirm_forget":
-        view.add_item(CallbackButton(callbacks.encode(ForgetMe(True)), label="Delete everything",
-                                     style=discord.ButtonStyle.danger))
-        view.add_item(CallbackButton(callbacks.encode(ForgetMe(False)), label="Keep it"))
+    for row_number, row in enumerate(layout.buttons(answer)):
+        for button in row:
+            view.add_item(CallbackButton(button.data, label=button.label, emoji=button.emoji,
+                                         style=_STYLES[button.style], row=row_number))
     return view if view.children else None
 
 
 def reply_kwargs(answer: Answer) -> dict[str, Any]:
     """Keyword arguments for ``send``/``reply``/``followup.send``: an embed for tracks, plain text otherwise."""
     kwargs: dict[str, Any] = {}
-    if answer.kind == "tracks":
+    if answer.kind is AnswerKind.TRACKS:
         kwargs["embed"] = answer_embed(answer)
-    elif len(answer.text) <= CONTENT_MAX:
+    elif (file := layout.as_file_if_too_long(answer.text, CONTENT_MAX, caption_limit=CONTENT_MAX)) is None:
         kwargs["content"] = answer.text
-    else:  # e.g. /mydata: too long for one message, sent as a file
-        kwargs["content"] = answer.text.split("\n", 1)[0][:CONTENT_MAX]
-        kwargs["file"] = discord.File(io.BytesIO(answer.text.encode()), filename="moodtunes.txt")
+    else:
+        kwargs["content"] = file.caption
+        kwargs["file"] = discord.File(io.BytesIO(file.data), filename=file.filename)
     view = answer_view(answer)
     if view is not None:
         kwargs["view"] = view
@@ -139,10 +125,9 @@ class MoodCog(commands.Cog, name="MoodTunes"):
     """Selfie → music. Keeps nothing itself: ChatService stores hashed user ids, answers and votes
     (/mydata shows them, /forgetme deletes them); photos are read in memory and never saved."""
 
-    def __init__(self, bot: MoodTunesClient, service: ChatService, settings: Settings) -> None:
+    def __init__(self, bot: MoodTunesClient, service: ChatService) -> None:
         self.bot = bot
         self.service = service
-        self.settings = settings
 
     async def call(self, method, *args):
         """Run a (synchronous) ChatService method in a worker thread: inference and DB writes never block."""
@@ -150,11 +135,9 @@ class MoodCog(commands.Cog, name="MoodTunes"):
 
     async def answer_photo(self, user: discord.abc.User, attachment: discord.Attachment) -> Answer:
         """Refuse too-big and non-image files before downloading; read the rest in memory."""
-        if attachment.size > self.settings.max_image_bytes:
-            return ChatService.reject_photo(errors.ImageTooLarge(f"{attachment.size} bytes"))
-        if attachment.content_type and not attachment.content_type.startswith("image/"):
-            return ChatService.reject_photo(errors.NotAnImage(attachment.content_type))
-        if (refusal := self.service.admit_photo(PLATFORM, str(user.id))) is not None:
+        refusal = self.service.admit_photo(PLATFORM, str(user.id), size=attachment.size,
+                                           content_type=attachment.content_type)
+        if refusal is not None:
             return refusal
         data = await attachment.read()
         return await self.service.handle_photo_async(PLATFORM, str(user.id), data, admitted=True)
@@ -225,29 +208,16 @@ class MoodCog(commands.Cog, name="MoodTunes"):
 
     # -- buttons --
     async def press(self, interaction: discord.Interaction, payload: Callback) -> None:
-        """A button press: votes get a private toast, everything else a new message."""
+        """A button press (ChatService.press): private replies for votes, settings and forget-me, a new
+        message for everything else."""
         user = str(interaction.user.id)
-        if isinstance(payload, InvalidCallback):
-            log.info("stale or unknown button pressed")
-            await interaction.response.send_message(messages.STALE_BUTTON, ephemeral=True)
+        if isinstance(payload, InvalidCallback):  # nothing to look up: answer at once
+            answer = self.service.press(PLATFORM, user, payload)
+            await interaction.response.send_message(answer.text, ephemeral=True)
             return
-        private = isinstance(payload, (Vote, SetDefaultStrategy, ForgetMe))
+        private = callbacks.is_private(payload)
         await interaction.response.defer(thinking=True, ephemeral=private)
-        match payload:
-            case Vote(event_id, track_id, value):
-                toast = await self.call(self.service.handle_vote, user, event_id, track_id, value)
-                await interaction.followup.send(toast, ephemeral=True)
-                return
-            case More(event_id):
-                answer = await self.call(self.service.handle_more, user, event_id)
-            case SwitchStrategy(event_id, strategy):
-                answer = await self.call(self.service.handle_more, user, event_id, strategy)
-            case PickMood(mood):
-                answer = await self.call(self.service.handle_mood, user, mood)
-            case SetDefaultStrategy(strategy):
-                answer = await self.call(self.service.set_strategy, user, strategy)
-            case ForgetMe(confirmed):
-                answer = await self.call(self.service.forget_me, user, confirmed)
+        answer = await self.call(self.service.press, user, payload)
         await interaction.followup.send(**reply_kwargs(answer), ephemeral=private)
 
     # -- the one error reply --
@@ -274,13 +244,13 @@ class MoodCog(commands.Cog, name="MoodTunes"):
 class MoodTunesClient(commands.Bot):
     """discord.py client: intents for DMs and message content, no prefix commands, the cog, persistent buttons."""
 
-    def __init__(self, service: ChatService, settings: Settings, **options: Any) -> None:
+    def __init__(self, service: ChatService, **options: Any) -> None:
         intents = discord.Intents.default()
         intents.message_content = True  # privileged: enable "Message Content Intent" in the developer portal
         intents.dm_messages = True
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())  # track names must never ping
         super().__init__(command_prefix=commands.when_mentioned, intents=intents, help_command=None, **options)
-        self.moodtunes = MoodCog(self, service, settings)
+        self.moodtunes = MoodCog(self, service)
 
     async def setup_hook(self) -> None:
         """After login, before the gateway: the cog, the persistent buttons, the gateway URL, the command sync."""
@@ -342,7 +312,7 @@ async def serve(settings: Settings, service: ChatService, stop: asyncio.Event) -
         raise ValueError("DISCORD_TOKEN is not set")
     previous = use_api(settings.discord_api_base_url)
     try:
-        async with MoodTunesClient(service, settings) as client:
+        async with MoodTunesClient(service) as client:
             runner = asyncio.create_task(client.start(token), name="discord-client")
             stopper = asyncio.create_task(stop.wait(), name="discord-stop")
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -19,10 +20,8 @@ async def serve_adapters(settings: Settings, service, webhook_url: str | None = 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread, or not supported here
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread, or not supported here
-            pass
     tasks = []
     if settings.telegram_token.get_secret_value():
         from bot.telegram_bot import serve as serve_telegram
@@ -46,7 +45,7 @@ async def serve_adapters(settings: Settings, service, webhook_url: str | None = 
             if not task.done():
                 try:
                     await asyncio.wait_for(task, timeout=15)
-                except (asyncio.TimeoutError, Exception):  # shutting down: report, don't mask the first error
+                except (TimeoutError, Exception):  # shutting down: report, don't mask the first error
                     log.warning("%s adapter did not stop cleanly", task.get_name())
     log.info("stopped")
 

@@ -1,6 +1,8 @@
 """What the bot says and remembers, for every chat front end: one conversation service over the core
 pipeline and the store. Adapters only translate their platform's events into these calls and render the
-returned Answer (text + which buttons). Calls are synchronous: adapters run them in a worker thread."""
+returned Answer (text + which buttons, see bot.layout). Calls are synchronous: adapters run them in a worker
+thread. Storage failures arrive as the store's own errors (db.errors) and degrade every command the same way:
+songs without personalisation where songs are asked for, a sentence saying memory is unavailable otherwise."""
 
 from __future__ import annotations
 
@@ -10,17 +12,21 @@ import logging
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from functools import partial, wraps
+from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
+from bot.callbacks import Callback, ForgetMe, More, PickMood, SetDefaultStrategy, SwitchStrategy, Vote
 from core import messages
-from core.errors import ImageRejected, UnknownMood
-from core.mood import MOODS, STRATEGIES
+from core.errors import ImageRejected, ImageTooLarge, NotAnImage, UnknownMood
+from core.mood import STRATEGIES, Strategy
 from core.pipeline import Pipeline
-from core.recommender import Track
+from core.recommender import Recommendation, Track
+from db.errors import NotFound, StorageUnavailable
+from db.records import EventRecord
 from db.store import Store
 
 log = logging.getLogger("moodtunes.bot")
@@ -31,28 +37,41 @@ HELP = (
     "/settings — choose: music that matches your mood, or music that lifts it\n"
     "/history — your last moods\n"
     "/mydata — everything I store about you\n"
-    "/forgetme — delete all of it\n"
-    "Press 👍 or 👎 on a song: I'll remember, and never play you a song you disliked again."
+    "/forgetme — delete all of it"
 )
-STRATEGY_LABEL = {"match": "Match my mood", "uplift": "Lift me up"}
-NOT_SAVED = "(I couldn't save this answer just now, so its buttons are off — the songs are still yours.)"
+BUTTON_VOTES_HELP = "Press 👍 or 👎 on a song: I'll remember, and never play you a song you disliked again."
+STRATEGY_LABEL = {Strategy.MATCH: "Match my mood", Strategy.UPLIFT: "Lift me up"}
+NOT_SAVED = "(I couldn't save this answer just now, so I can't show more or take votes for it — the songs are " \
+            "still yours.)"
 NOT_YOURS = "That answer belongs to someone else — send your own selfie and I'll pick songs for you!"
-VOTE_NOT_SAVED = "I couldn't save your vote just now — please press it again in a moment."
+VOTE_NOT_SAVED = "I couldn't save your vote just now — please vote again in a moment."
+MEMORY_UNAVAILABLE = "I can't reach my memory just now, so I can't do that — please try again in a moment. " \
+                     "Photos and /mood still get songs."
+SWITCH_NEEDS_PHOTO = "Lift me up and Match my mood work on answers to a selfie — send me one!"
+
+
+class AnswerKind(StrEnum):
+    TRACKS = "tracks"  # songs, with votes, More and (for a selfie) the other strategy
+    NO_FACE = "no_face"
+    REJECTED = "rejected"  # the file is not a usable photo
+    INFO = "info"  # a sentence, maybe with mood or strategy choices
+    CONFIRM_FORGET = "confirm_forget"  # asks yes/no before deleting the user's data
+    TOAST = "toast"  # a short note on a button press (a vote, a stale button): no message of its own
 
 
 @dataclass(frozen=True)
 class Answer:
-    """A reply, platform-neutral. ``kind``: tracks | no_face | rejected | info | confirm_forget."""
+    """A reply, platform-neutral: what to say and which choices to offer (bot.layout turns those into buttons)."""
 
-    kind: str
+    kind: AnswerKind
     text: str
     title: str | None = None  # the headline (emotion or mood line) for adapters that show one
-    event_id: int | None = None
+    event_id: int | None = None  # the stored answer its buttons refer to; None when it could not be stored
     tracks: tuple[Track, ...] = ()
-    strategy: str | None = None
+    strategy: str | None = None  # set on answers to a selfie, which can switch to the other strategy
     offer_moods: bool = False
     offer_strategies: bool = False
-    extra: dict = field(default_factory=dict)
+    replaces_prompt: bool = False  # the result of a one-shot prompt (settings, forget-me): shown in its place
 
     @property
     def other_strategy(self) -> str | None:
@@ -85,6 +104,32 @@ def format_tracks(tracks: tuple[Track, ...], first_number: int = 1) -> str:
     return "\n".join(f"{n}. {t.artist} — {t.name}\n   {t.spotify_url}" for n, t in enumerate(tracks, first_number))
 
 
+def current_round(shown: tuple[str, ...]) -> frozenset[str]:
+    """The tracks an answer showed since it last started over. A round never repeats a track and a new round
+    begins with one the previous round showed, so the round restarts at each repeat."""
+    this_round: set[str] = set()
+    for track_id in shown:
+        if track_id in this_round:
+            this_round = set()
+        this_round.add(track_id)
+    return frozenset(this_round)
+
+
+def needs_storage(method: Callable[..., Answer]) -> Callable[..., Answer]:
+    """A command that cannot work without the database: if it is unavailable, one line for the admin and
+    MEMORY_UNAVAILABLE for the user, the same on every front end."""
+
+    @wraps(method)
+    def guarded(self: ChatService, *args: Any, **kwargs: Any) -> Answer:
+        try:
+            return method(self, *args, **kwargs)
+        except StorageUnavailable as exc:
+            log.error("storage unavailable, %s not done: %s", method.__name__, exc)
+            return Answer(AnswerKind.INFO, MEMORY_UNAVAILABLE)
+
+    return guarded
+
+
 class ChatService:
     def __init__(self, pipeline: Pipeline, store: Store, *, photos_per_minute: int = 10) -> None:
         self.pipeline = pipeline
@@ -95,29 +140,78 @@ class ChatService:
         self._photo_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="moodtunes-photo")
 
     # --- helpers -------------------------------------------------------------------------------------------
-    def _user(self, platform: str, user: str) -> int:
-        return self.store.user_id(platform, str(user))
-
-    def _strategy(self, user_id: int) -> str:
-        strategy = self.store.user_settings(user_id).get("strategy")
+    def _strategy(self, user_id: int | None) -> str:
+        try:
+            settings = self.store.user_settings(user_id) if user_id is not None else {}
+        except NotFound:  # forgotten (/forgetme) a moment ago
+            settings = {}
+        strategy = settings.get("strategy")
         return strategy if strategy in STRATEGIES else self.pipeline.settings.default_strategy
 
     def _taste(self, user_id: int) -> tuple[frozenset[str], tuple[str, ...]]:
         """Disliked ids (never again) and liked ids (pull the query point), newest likes first."""
         return frozenset(self.store.disliked_track_ids(user_id)), tuple(self.store.liked_track_ids(user_id)[:20])
 
+    def _personal(self, platform: str, user: str) -> tuple[int | None, str, frozenset[str], tuple[str, ...]]:
+        """(user id, strategy, disliked, liked); without the database: no user, the default, no taste."""
+        try:
+            user_id = self.store.user_id(platform, str(user))
+            return user_id, self._strategy(user_id), *self._taste(user_id)
+        except StorageUnavailable as exc:
+            log.error("storage unavailable, answering a %s request without history: %s", platform, exc)
+            return None, self.pipeline.settings.default_strategy, frozenset(), ()
+
+    def _record(self, user_id: int | None, **event: Any) -> int | None:
+        """Store an answer; None (the answer goes out without buttons) if the database is unavailable."""
+        if user_id is None:
+            return None
+        event.setdefault("model_version", self.pipeline.model_version)
+        try:
+            return self.store.record_event(user_id, **event)
+        except (StorageUnavailable, NotFound) as exc:
+            log.error("storage unavailable, %s answer not stored: %s", event.get("source"), exc)
+            return None
+
+    @staticmethod
+    def _tracks_answer(headline: str, recommendation: Recommendation, event_id: int | None, *,
+                       lead: tuple[str, ...] = (), title: str | None = None, strategy: str | None = None) -> Answer:
+        """Lead lines, the headline, the numbered tracks (and NOT_SAVED when the answer could not be stored)."""
+        lines = [*lead, headline, "", format_tracks(recommendation.tracks)]
+        if event_id is None:
+            lines += ["", NOT_SAVED]
+        return Answer(AnswerKind.TRACKS, "\n".join(lines), title=title or headline, event_id=event_id,
+                      tracks=recommendation.tracks, strategy=strategy)
+
+    @staticmethod
+    def _all_disliked(mood: str, lead: tuple[str, ...] = ()) -> Answer:
+        """Every track of the mood was turned down: say so, and offer the other moods."""
+        text = f"You've turned down every {mood} track I have, so I won't play them again. Pick another mood?"
+        return Answer(AnswerKind.INFO, "\n".join([*lead, text]), offer_moods=True)
+
     # --- photos --------------------------------------------------------------------------------------------
-    def admit_photo(self, platform: str, user: str) -> Answer | None:
-        """Flood check, for adapters to call before downloading: None if the photo may come in."""
+    def refuse_file(self, size: int | None, content_type: str | None) -> Answer | None:
+        """The refusal for a file judged by what its platform announces (bytes, MIME type); None if it may be
+        a photo. Adapters call it before downloading anything."""
+        if size is not None and size > self.pipeline.settings.max_image_bytes:
+            return self.reject_photo(ImageTooLarge(f"{size} bytes"))
+        if content_type and not content_type.lower().startswith("image/"):
+            return self.reject_photo(NotAnImage(content_type))
+        return None
+
+    def admit_photo(self, platform: str, user: str, *, size: int | None = None,
+                    content_type: str | None = None) -> Answer | None:
+        """Before a download: the file checks, then the flood check. None if the photo may come in."""
+        if (refusal := self.refuse_file(size, content_type)) is not None:
+            return refusal
         if self.flood.allow(platform, str(user)):
             return None
-        return Answer("info", messages.TOO_MANY_PHOTOS)
+        return Answer(AnswerKind.INFO, messages.TOO_MANY_PHOTOS)
 
     @staticmethod
     def reject_photo(error: ImageRejected) -> Answer:
-        """The answer for a file refused before download (too big, not an image)."""
-        log.info("photo refused before download (%s): %s", type(error).__name__, error)
-        return Answer("rejected", messages.friendly_rejection(error), offer_moods=True)
+        """The answer for a file that is not a usable photo."""
+        log.info("photo refused (%s): %s", type(error).__name__, error)
+        return Answer(AnswerKind.REJECTED, messages.friendly_rejection(error), offer_moods=True)
 
     async def handle_photo_async(self, platform: str, user: str, data: bytes, *, admitted: bool = False) -> Answer:
         """handle_photo on the photo threads, for adapters running an event loop."""
@@ -128,152 +222,184 @@ class ChatService:
         """Photo bytes -> an answer. ``admitted``: the adapter already ran admit_photo."""
         if not admitted and (refusal := self.admit_photo(platform, user)) is not None:
             return refusal
-        try:
-            user_id: int | None = self._user(platform, user)
-            strategy = self._strategy(user_id)
-            disliked, liked = self._taste(user_id)
-        except SQLAlchemyError as exc:
-            # The database is down or locked past its retries: still answer, just without personalisation.
-            log.error("storage unavailable, answering %s photo without history: %s", platform, exc)
-            user_id, strategy = None, self.pipeline.settings.default_strategy
-            disliked, liked = frozenset(), ()
+        user_id, strategy, disliked, liked = self._personal(platform, user)
         try:
             result = self.pipeline.recommend_photo(data, strategy, exclude=disliked, liked_ids=liked)
         except ImageRejected as exc:
             return self.reject_photo(exc)
         if not result.faces:
-            return Answer("no_face", messages.NO_FACE, offer_moods=True)
+            return Answer(AnswerKind.NO_FACE, messages.NO_FACE, offer_moods=True)
         prediction = result.primary.prediction
-        event_id = None
-        if user_id is not None:
-            try:
-                event_id = self.store.record_event(
-                    user_id, source="photo", emotion=prediction.emotion, probabilities=prediction.as_dict(),
-                    mood=result.mood, strategy=strategy, model_version=self.pipeline.model_version,
-                    faces=len(result.faces), track_ids=[t.id for t in result.tracks])
-            except SQLAlchemyError as exc:
-                log.error("could not store a %s recommendation event: %s", platform, exc)
-        lines = [f"{messages.EMOJI[prediction.emotion]} You look {prediction.emotion} "
-                 f"({prediction.confidence:.0%} sure)."]
+        lead = [f"{messages.EMOJI[prediction.emotion]} You look {prediction.emotion} "
+                f"({prediction.confidence:.0%} sure)."]
         if len(result.faces) > 1:
             others = ", ".join(f.prediction.emotion for f in result.faces[1:])
-            lines.append(f"I found {len(result.faces)} faces and used the largest one (the others look: {others}).")
-        lines.append(f"Mood: {result.mood} · {STRATEGY_LABEL[strategy]}")
-        lines += ["", format_tracks(result.tracks)]
-        if event_id is None:
-            lines += ["", NOT_SAVED]
-        return Answer("tracks", "\n".join(lines), title=lines[0], event_id=event_id, tracks=result.tracks,
-                      strategy=strategy,
-                      extra={"emotion": prediction.emotion, "confidence": prediction.confidence,
-                             "mood": result.mood, "faces": len(result.faces)})
+            lead.append(f"I found {len(result.faces)} faces and used the largest one (the others look: {others}).")
+        if not result.tracks:
+            return self._all_disliked(result.mood, tuple(lead))
+        event_id = self._record(user_id, source="photo", emotion=prediction.emotion,
+                                probabilities=prediction.as_dict(), mood=result.mood, strategy=strategy,
+                                faces=len(result.faces), track_ids=[t.id for t in result.tracks])
+        recommendation = Recommendation(result.mood, result.tracks, result.exhausted)
+        return self._tracks_answer(f"Mood: {result.mood} · {STRATEGY_LABEL[strategy]}", recommendation, event_id,
+                                   lead=tuple(lead), title=lead[0], strategy=strategy)
 
     # --- moods ---------------------------------------------------------------------------------------------
     def handle_mood(self, platform: str, user: str, mood: str | None) -> Answer:
-        """``/mood`` with no argument offers the keyboard; with one, answers at once."""
+        """``/mood`` with no argument offers the moods; with one, answers at once."""
         if not mood or not mood.strip():
-            return Answer("info", "Which mood would you like music for?", offer_moods=True)
-        user_id = self._user(platform, user)
-        disliked, liked = self._taste(user_id)
+            return Answer(AnswerKind.INFO, "Which mood would you like music for?", offer_moods=True)
+        user_id, strategy, disliked, liked = self._personal(platform, user)
         try:
             recommendation = self.pipeline.recommend_mood(mood, exclude=disliked, liked_ids=liked)
         except UnknownMood:
-            return Answer("info", f"I don't know the mood “{mood.strip()[:40]}”. Pick one of: {', '.join(MOODS)}.",
-                          offer_moods=True)
-        strategy = self._strategy(user_id)
-        event_id = self.store.record_event(
-            user_id, source="mood", emotion=None, probabilities=None, mood=recommendation.mood, strategy=strategy,
-            model_version=self.pipeline.model_version, faces=0, track_ids=[t.id for t in recommendation.tracks])
-        text = f"Mood: {recommendation.mood}\n\n{format_tracks(recommendation.tracks)}"
-        return Answer("tracks", text, title=f"Mood: {recommendation.mood}", event_id=event_id,
-                      tracks=recommendation.tracks, strategy=None,
-                      extra={"mood": recommendation.mood})
+            return Answer(AnswerKind.INFO, f"I don't know the mood “{mood.strip()[:40]}”.", offer_moods=True)
+        if not recommendation.tracks:
+            return self._all_disliked(recommendation.mood)
+        event_id = self._record(user_id, source="mood", emotion=None, probabilities=None, mood=recommendation.mood,
+                                strategy=strategy, faces=0, track_ids=[t.id for t in recommendation.tracks])
+        return self._tracks_answer(f"Mood: {recommendation.mood}", recommendation, event_id)
 
     # --- buttons -------------------------------------------------------------------------------------------
+    def press(self, platform: str, user: str, payload: Callback) -> Answer:
+        """A pressed button, on any front end: votes and unusable payloads get a TOAST, the rest an answer."""
+        match payload:
+            case Vote(event_id, track_id, value):
+                return self.handle_vote(platform, user, event_id, track_id, value)
+            case More(event_id):
+                return self.handle_more(platform, user, event_id)
+            case SwitchStrategy(event_id, strategy):
+                return self.handle_more(platform, user, event_id, strategy)
+            case PickMood(mood):
+                return self.handle_mood(platform, user, mood)
+            case SetDefaultStrategy(strategy):
+                return replace(self.set_strategy(platform, user, strategy), replaces_prompt=True)
+            case ForgetMe(confirmed):
+                return replace(self.forget_me(platform, user, confirmed), replaces_prompt=True)
+        log.info("stale or unknown button pressed on %s", platform)
+        return Answer(AnswerKind.TOAST, messages.STALE_BUTTON)
+
+    @needs_storage
     def handle_more(self, platform: str, user: str, event_id: int, strategy: str | None = None) -> Answer:
-        """Five new tracks for an earlier answer; with ``strategy``, switch it (photo answers only)."""
+        """The next five tracks of an earlier answer; with another ``strategy``, that strategy's answer to the
+        same selfie (a new answer of its own, so its votes count for the strategy they were cast under)."""
         event = self.store.get_event(event_id)
         if event is None:
-            return Answer("info", messages.STALE_BUTTON, offer_moods=True)
-        user_id = self._user(platform, user)
+            return Answer(AnswerKind.INFO, messages.STALE_BUTTON, offer_moods=True)
+        user_id = self.store.find_user_id(platform, str(user))
         if event.user_id != user_id:
             # In a group anyone sees the buttons; only the asker may page through their own answer.
-            return Answer("info", NOT_YOURS)
+            return Answer(AnswerKind.INFO, NOT_YOURS)
+        if strategy is not None and not event.probabilities:
+            return Answer(AnswerKind.INFO, SWITCH_NEEDS_PHOTO)  # a mood picked by hand has no other strategy
+        if strategy is None or strategy == event.strategy:
+            return self._next_page(event, user_id)
+        return self._switch(event, user_id, strategy)
+
+    def _recommend(self, event: EventRecord, strategy: str, exclude: frozenset[str],
+                   liked: tuple[str, ...]) -> Recommendation:
+        if event.probabilities:
+            return self.pipeline.recommend_probabilities(event.probabilities, strategy, exclude=exclude,
+                                                         liked_ids=liked)[1]
+        return self.pipeline.recommend_mood(event.mood, exclude=exclude, liked_ids=liked)
+
+    def _next_page(self, event: EventRecord, user_id: int) -> Answer:
         disliked, liked = self._taste(user_id)
-        shown = frozenset(event.track_ids)
-        strategy = strategy if (strategy in STRATEGIES and event.probabilities) else event.strategy
 
-        def pick(exclude: frozenset[str]):
-            if event.probabilities:
-                target, rec = self.pipeline.recommend_probabilities(event.probabilities, strategy, exclude=exclude,
-                                                                    liked_ids=liked)
-                return rec
-            return self.pipeline.recommend_mood(event.mood, exclude=exclude, liked_ids=liked)
+        def pick(stored: EventRecord) -> tuple[list[str], tuple[Recommendation, bool]]:
+            # Runs inside the store's transaction, on the event as stored now: two presses never share a page.
+            page = self._recommend(stored, stored.strategy, current_round(stored.track_ids) | disliked, liked)
+            started_over = not page.tracks
+            if started_over:  # every track of the mood was shown: a new round (still never a disliked one)
+                page = self._recommend(stored, stored.strategy, disliked, liked)
+            return [t.id for t in page.tracks], (page, started_over)
 
-        recommendation = pick(shown | disliked)
-        note = ""
-        if not recommendation.tracks:
-            # Every track of this mood has been shown: start the round again (still never a disliked one).
-            recommendation = pick(disliked)
-            note = f"That's every {recommendation.mood} track I have — starting over.\n"
-        self.store.extend_event(event_id, [t.id for t in recommendation.tracks])
-        if strategy != event.strategy:
-            header = f"{STRATEGY_LABEL[strategy]}: {recommendation.mood}"
-        else:
-            header = f"More {recommendation.mood}"
-        text = f"{note}{header}\n\n{format_tracks(recommendation.tracks)}"
-        return Answer("tracks", text, title=header, event_id=event_id, tracks=recommendation.tracks,
-                      strategy=strategy if event.probabilities else None, extra={"mood": recommendation.mood})
-
-    def handle_vote(self, platform: str, user: str, event_id: int, track_id: str, value: int) -> str:
-        """Store a 👍/👎 (a second press changes the vote); returns a short toast."""
-        if self.store.get_event(event_id) is None or self.pipeline.recommender.track(track_id) is None:
-            return messages.STALE_BUTTON
         try:
-            self.store.vote(event_id, self._user(platform, user), track_id, value)
-        except SQLAlchemyError as exc:
-            log.error("vote not stored (event %s, track %s, %+d): %s", event_id, track_id, value, exc)
-            return VOTE_NOT_SAVED
+            page, started_over = self.store.page_event(event.id, pick)
+        except NotFound:  # deleted (/forgetme) since it was read
+            return Answer(AnswerKind.INFO, messages.STALE_BUTTON, offer_moods=True)
+        if not page.tracks:
+            return self._all_disliked(page.mood)
+        lead = (f"That's every {page.mood} track I have — starting over.",) if started_over else ()
+        strategy = event.strategy if event.probabilities else None
+        return self._tracks_answer(f"More {page.mood}", page, event.id, lead=lead, strategy=strategy)
+
+    def _switch(self, event: EventRecord, user_id: int, strategy: str) -> Answer:
+        disliked, liked = self._taste(user_id)
+        page = self._recommend(event, strategy, frozenset(event.track_ids) | disliked, liked)
+        if not page.tracks:  # the other strategy's mood was all shown already: start it from the top
+            page = self._recommend(event, strategy, disliked, liked)
+        if not page.tracks:
+            return self._all_disliked(page.mood)
+        event_id = self._record(user_id, source=event.source, emotion=event.emotion, probabilities=event.probabilities,
+                                mood=page.mood, strategy=strategy, faces=event.faces,
+                                model_version=event.model_version, track_ids=[t.id for t in page.tracks])
+        return self._tracks_answer(f"{STRATEGY_LABEL[strategy]}: {page.mood}", page, event_id, strategy=strategy)
+
+    def handle_vote(self, platform: str, user: str, event_id: int, track_id: str, value: int) -> Answer:
+        """Store a 👍/👎 on a track the answer showed (a second press changes the vote); a TOAST says so.
+        Anyone who sees an answer (e.g. in a group) may vote on its tracks."""
+        stale = Answer(AnswerKind.TOAST, messages.STALE_BUTTON)
+        try:
+            event = self.store.get_event(event_id)
+            if event is None or track_id not in event.track_ids:
+                return stale
+            self.store.vote(event_id, self.store.user_id(platform, str(user)), track_id, value)
+        except NotFound:
+            return stale
+        except StorageUnavailable as exc:
+            log.error("storage unavailable, vote not stored (event %s, track %s, %+d): %s", event_id, track_id, value,
+                      exc)
+            return Answer(AnswerKind.TOAST, VOTE_NOT_SAVED)
         track = self.pipeline.recommender.track(track_id)
+        name = track.name if track is not None else "that song"
         if value > 0:
-            return f"👍 Noted — more like “{track.name}”."
-        return f"👎 Noted — I won't play “{track.name}” for you again."
+            return Answer(AnswerKind.TOAST, f"👍 Noted — more like “{name}”.")
+        return Answer(AnswerKind.TOAST, f"👎 Noted — I won't play “{name}” for you again.")
 
     # --- settings and data ---------------------------------------------------------------------------------
+    @needs_storage
     def settings_prompt(self, platform: str, user: str) -> Answer:
-        current = self._strategy(self._user(platform, user))
-        return Answer("info", f"Right now I pick: {STRATEGY_LABEL[current]}. Choose:", offer_strategies=True)
+        current = self._strategy(self.store.find_user_id(platform, str(user)))
+        return Answer(AnswerKind.INFO, f"Right now I pick: {STRATEGY_LABEL[current]}. Choose:",
+                      offer_strategies=True)
 
+    @needs_storage
     def set_strategy(self, platform: str, user: str, strategy: str) -> Answer:
         if strategy not in STRATEGIES:
-            return Answer("info", f"Choose one of: {', '.join(STRATEGIES)}.", offer_strategies=True)
-        self.store.set_user_setting(self._user(platform, user), "strategy", strategy)
-        return Answer("info", f"Done — from now on: {STRATEGY_LABEL[strategy]}.")
+            return Answer(AnswerKind.INFO, f"Choose one of: {', '.join(STRATEGIES)}.", offer_strategies=True)
+        self.store.set_user_setting(self.store.user_id(platform, str(user)), "strategy", strategy)
+        return Answer(AnswerKind.INFO, f"Done — from now on: {STRATEGY_LABEL[strategy]}.")
 
+    @needs_storage
     def history(self, platform: str, user: str, limit: int = 10) -> Answer:
-        events = self.store.history(self._user(platform, user), limit)
+        user_id = self.store.find_user_id(platform, str(user))  # looking must not create the user again
+        events = self.store.history(user_id, limit) if user_id is not None else []
         if not events:
-            return Answer("info", "No history yet — send me a selfie!")
+            return Answer(AnswerKind.INFO, "No history yet — send me a selfie!")
         lines = ["Your last moods:"]
         for e in events:
             how = f"you looked {e.emotion}" if e.emotion else "picked by hand"
             lines.append(f"{e.created_at:%Y-%m-%d %H:%M} — {e.mood} ({how})")
-        return Answer("info", "\n".join(lines))
+        return Answer(AnswerKind.INFO, "\n".join(lines))
 
+    @needs_storage
     def my_data(self, platform: str, user: str) -> Answer:
         data = self.store.export_user(platform, str(user))
-        return Answer("info", "Everything I store about you (your id is kept only as a salted hash):\n"
-                      + json.dumps(data, indent=1, default=str, ensure_ascii=False), extra={"data": data})
+        return Answer(AnswerKind.INFO, "Everything I store about you (your id is kept only as a salted hash):\n"
+                      + json.dumps(data, indent=1, default=str, ensure_ascii=False))
 
     def forget_prompt(self) -> Answer:
-        return Answer("confirm_forget", "Delete everything I store about you — history, votes and settings? "
-                      "This cannot be undone.")
+        return Answer(AnswerKind.CONFIRM_FORGET, "Delete everything I store about you — history, votes and "
+                      "settings? This cannot be undone.")
 
+    @needs_storage
     def forget_me(self, platform: str, user: str, confirmed: bool) -> Answer:
         if not confirmed:
-            return Answer("info", "Okay, I kept everything.")
+            return Answer(AnswerKind.INFO, "Okay, I kept everything.")
         removed = self.store.forget_user(platform, str(user))
-        return Answer("info", f"Done — I deleted everything about you ({removed} records).")
+        return Answer(AnswerKind.INFO, f"Done — I deleted everything about you ({removed} records).")
 
-    def help(self) -> Answer:
-        return Answer("info", HELP)
-
+    def help(self, *, buttons: bool = True) -> Answer:
+        """The help text; ``buttons``: the front end votes with 👍/👎 buttons (the console has its own words)."""
+        return Answer(AnswerKind.INFO, f"{HELP}\n{BUTTON_VOTES_HELP}" if buttons else HELP)

@@ -5,6 +5,7 @@ so every call runs in a worker thread and inference or database writes never blo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -33,12 +34,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks
-from bot.callbacks import ForgetMe, InvalidCallback, More, PickMood, SetDefaultStrategy, SwitchStrategy, Vote
-from bot.service import STRATEGY_LABEL, Answer, ChatService
+from bot import callbacks, layout
+from bot.service import Answer, ChatService
 from core import messages
-from core.errors import ImageTooLarge, NotAnImage
-from core.mood import MOODS, STRATEGIES
+from core.errors import NotAnImage
 from core.settings import Settings
 
 PLATFORM = "telegram"
@@ -123,52 +122,34 @@ def _service(context: ContextTypes.DEFAULT_TYPE) -> ChatService:
     return context.bot_data["service"]
 
 
-def _settings(context: ContextTypes.DEFAULT_TYPE) -> Settings:
-    return context.bot_data["settings"]
-
-
 def _user(update: Update) -> str:
     return str(update.effective_user.id)
 
 
-def _button(label: str, action: callbacks.Callback) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=callbacks.encode(action))
-
-
 def keyboard(answer: Answer) -> InlineKeyboardMarkup | None:
-    """The buttons an Answer asks for: 👍/👎 per track, More and the strategy switch, moods, strategies, yes/no."""
-    rows: list[list[InlineKeyboardButton]] = []
-    if answer.tracks and answer.event_id is not None:
-        for number, track in enumerate(answer.tracks, 1):
-            rows.append([_button(f"👍 {number}", Vote(answer.event_id, track.id, 1)),
-                         _button(f"👎 {number}", Vote(answer.event_id, track.id, -1))])
-        row = [_button("More", More(answer.event_id))]
-        if answer.other_strategy:
-            row.append(_button(STRATEGY_LABEL[answer.other_strategy],
-                               SwitchStrategy(answer.event_id, answer.other_strategy)))
-        rows.append(row)
-    if answer.offer_moods:
-        rows.append([_button(m, PickMood(m)) for m in MOODS])
-    if answer.offer_strategies:
-        rows.append([_button(STRATEGY_LABEL[s], SetDefaultStrategy(s)) for s in STRATEGIES])
-    if answer.kind == "confirm_forget":
-        rows.append([_button("Yes, delete it all", ForgetMe(True)), _button("No, keep it", ForgetMe(False))])
+    """The answer's buttons (bot.layout) as an inline keyboard."""
+    rows = [[InlineKeyboardButton(f"{b.emoji} {b.label}" if b.emoji else b.label, callback_data=b.data) for b in row]
+            for row in layout.buttons(answer)]
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def _fits_one_message(text: str) -> bool:
-    return len(text.encode("utf-16-le")) // 2 <= MessageLimit.MAX_TEXT_LENGTH  # Telegram counts UTF-16 units
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2  # Telegram counts UTF-16 code units
+
+
+def _as_file(text: str) -> layout.TextFile | None:
+    return layout.as_file_if_too_long(text, MessageLimit.MAX_TEXT_LENGTH, caption_limit=MessageLimit.CAPTION_LENGTH,
+                                      length=_utf16_length)
 
 
 async def send_answer(context: ContextTypes.DEFAULT_TYPE, chat_id: int, answer: Answer) -> None:
     """Send an Answer with its buttons; a text too long for one message (e.g. /mydata) goes as a .txt file."""
     markup = keyboard(answer)
-    if _fits_one_message(answer.text):
+    if (file := _as_file(answer.text)) is None:
         await context.bot.send_message(chat_id, answer.text, reply_markup=markup, link_preview_options=NO_PREVIEW)
         return
-    caption = answer.text.split("\n", 1)[0][: MessageLimit.CAPTION_LENGTH]
-    document = InputFile(answer.text.encode("utf-8"), filename="moodtunes.txt")
-    await context.bot.send_document(chat_id, document, caption=caption, reply_markup=markup)
+    document = InputFile(file.data, filename=file.filename)
+    await context.bot.send_document(chat_id, document, caption=file.caption, reply_markup=markup)
 
 
 async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Answer) -> None:
@@ -213,21 +194,18 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer a selfie (a photo, or an image sent as a file) with five tracks and their buttons."""
     message = update.effective_message
     media = message.photo[-1] if message.photo else message.document  # the last size is the largest
-    limit = _settings(context).max_image_bytes
-    if (media.file_size or 0) > limit:  # refuse before downloading anything
-        await _reply(update, context, ChatService.reject_photo(ImageTooLarge(f"{media.file_size} bytes")))
-        return
-    if (refusal := _service(context).admit_photo(PLATFORM, _user(update))) is not None:
+    service, user = _service(context), _user(update)
+    refusal = service.admit_photo(PLATFORM, user, size=media.file_size, content_type=getattr(media, "mime_type", None))
+    if refusal is not None:  # refused before downloading anything
         await _reply(update, context, refusal)
         return
     await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
     file = await media.get_file()
-    if (file.file_size or 0) > limit:
-        await _reply(update, context, ChatService.reject_photo(ImageTooLarge(f"{file.file_size} bytes")))
+    if (refusal := service.refuse_file(file.file_size, None)) is not None:  # the size may be known only now
+        await _reply(update, context, refusal)
         return
     data = await file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT)  # in memory, never on disk
-    answer = await _service(context).handle_photo_async(PLATFORM, _user(update), bytes(data), admitted=True)
-    await _reply(update, context, answer)
+    await _reply(update, context, await service.handle_photo_async(PLATFORM, user, bytes(data), admitted=True))
 
 
 async def not_an_image(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -238,40 +216,26 @@ async def not_an_image(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 # --- buttons -------------------------------------------------------------------------------------------------
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Act on a pressed inline button: vote, more, strategy switch, mood, default strategy, forget-me."""
+    """Act on a pressed inline button (ChatService.press): a toast for votes, a message or an edit otherwise."""
     query = update.callback_query
     service, user = _service(context), str(query.from_user.id)
-    action = callbacks.decode(query.data)
-    if isinstance(action, Vote):  # the toast is the whole reply
-        await query.answer(await asyncio.to_thread(service.handle_vote, PLATFORM, user, action.event_id,
-                                                   action.track_id, action.value))
+    payload = callbacks.decode(query.data)
+    if callbacks.is_toast(payload):  # the toast is the whole reply
+        await query.answer((await asyncio.to_thread(service.press, PLATFORM, user, payload)).text)
         return
-    await query.answer(messages.STALE_BUTTON if isinstance(action, InvalidCallback) else None)
+    await query.answer()  # stop the spinner first: the answer may take a moment
+    answer = await asyncio.to_thread(service.press, PLATFORM, user, payload)
     chat_id = update.effective_chat.id if update.effective_chat else query.from_user.id
-    match action:
-        case More(event_id):
-            answer = await asyncio.to_thread(service.handle_more, PLATFORM, user, event_id)
-        case SwitchStrategy(event_id, strategy):
-            answer = await asyncio.to_thread(service.handle_more, PLATFORM, user, event_id, strategy)
-        case PickMood(name):
-            answer = await asyncio.to_thread(service.handle_mood, PLATFORM, user, name)
-        case SetDefaultStrategy(strategy):
-            await _replace_prompt(query, context, chat_id,
-                                  await asyncio.to_thread(service.set_strategy, PLATFORM, user, strategy))
-            return
-        case ForgetMe(confirmed):
-            await _replace_prompt(query, context, chat_id,
-                                  await asyncio.to_thread(service.forget_me, PLATFORM, user, confirmed))
-            return
-        case _:
-            return
-    await send_answer(context, chat_id, answer)
+    if answer.replaces_prompt:
+        await _replace_prompt(query, context, chat_id, answer)
+    else:
+        await send_answer(context, chat_id, answer)
 
 
 async def _replace_prompt(query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE, chat_id: int,
                           answer: Answer) -> None:
     """Turn a one-shot prompt (settings, forget-me) into its result, so its buttons cannot be pressed twice."""
-    if isinstance(query.message, Message) and keyboard(answer) is None and _fits_one_message(answer.text):
+    if isinstance(query.message, Message) and keyboard(answer) is None and _as_file(answer.text) is None:
         await query.edit_message_text(answer.text)
     else:
         await send_answer(context, chat_id, answer)
@@ -285,10 +249,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not isinstance(update, Update) or isinstance(context.error, Forbidden):
         return
     if update.callback_query is not None:
-        try:  # stop the button's spinner; it may already have been answered
+        with contextlib.suppress(TelegramError):  # stop the button's spinner; it may already have been answered
             await update.callback_query.answer(messages.SOMETHING_WENT_WRONG)
-        except TelegramError:
-            pass
     if update.effective_chat:
         await context.bot.send_message(update.effective_chat.id, messages.SOMETHING_WENT_WRONG)
 
@@ -334,7 +296,6 @@ def build_application(settings: Settings, service: ChatService) -> Application:
         .build()
     )
     application.bot_data["service"] = service
-    application.bot_data["settings"] = settings
     add_handlers(application)
     return application
 
@@ -366,7 +327,3 @@ async def serve(settings: Settings, service: ChatService, stop: asyncio.Event, *
             await application.stop()
     log.info("telegram: stopped")
 
-
-def run_polling(settings: Settings, service: ChatService) -> None:
-    """Blocking long polling in a fresh event loop, until Ctrl-C (PTB's own signal handling)."""
-    build_application(settings, service).run_polling(allowed_updates=ALLOWED_UPDATES)

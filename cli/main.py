@@ -43,7 +43,8 @@ def _pipeline(model_dir: Path | None = None):
 @app.command()
 def recommend(
     photo: Annotated[Path, typer.Argument(help="a photo with a face (JPEG, PNG, WebP, BMP, GIF)")],
-    strategy: Annotated[Optional[str], typer.Option(help="match (music that fits) or uplift (music that lifts)")] = None,
+    strategy: Annotated[Optional[str],
+                        typer.Option(help="match (music that fits) or uplift (music that lifts)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
     """Find the face in PHOTO, read its emotion and recommend five tracks."""
@@ -79,7 +80,8 @@ def recommend(
 @app.command()
 def evaluate(
     data: Annotated[Path, typer.Option(help="folder of labelled faces: DIR/<emotion>/<image>")],
-    model: Annotated[Optional[Path], typer.Option(help="model folder (model.tflite + metadata.json) or a training run")] = None,
+    model: Annotated[Optional[Path],
+                     typer.Option(help="model folder (model.tflite + metadata.json) or a training run")] = None,
     detect: Annotated[bool, typer.Option(help="run the face detector first (folders of whole photos)")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -151,7 +153,7 @@ def evaluate(
     typer.echo("recall: " + ", ".join(f"{e} {payload['per_class'][e]:.3f}" for e in EMOTIONS))
     typer.echo("confusion (rows true, columns predicted):")
     typer.echo("          " + " ".join(f"{e[:7]:>8}" for e in EMOTIONS))
-    for e, row in zip(EMOTIONS, report.confusion):
+    for e, row in zip(EMOTIONS, report.confusion, strict=True):
         typer.echo(f"{e:>9} " + " ".join(f"{v:>8}" for v in row))
 
 

@@ -32,7 +32,7 @@ class EmotionPrediction:
         return float(max(self.probabilities))
 
     def as_dict(self) -> dict[str, float]:
-        return {name: round(float(p), 6) for name, p in zip(EMOTIONS, self.probabilities)}
+        return {name: round(float(p), 6) for name, p in zip(EMOTIONS, self.probabilities, strict=True)}
 
 
 def tflite_interpreter(model_path: Path, threads: int = 1):
@@ -97,7 +97,8 @@ class EmotionModel:
             batch = np.concatenate([batch, batch[:, :, ::-1]])
         with self._lock:
             if self._batch != len(batch):
-                self._interpreter.resize_tensor_input(self._input["index"], [len(batch), self.input_size, self.input_size, 1])
+                shape = [len(batch), self.input_size, self.input_size, 1]
+                self._interpreter.resize_tensor_input(self._input["index"], shape)
                 self._interpreter.allocate_tensors()
                 self._batch = len(batch)
             self._interpreter.set_tensor(self._input["index"], batch)

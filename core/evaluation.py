@@ -31,6 +31,6 @@ def evaluate_predictions(labels: np.ndarray, predicted: np.ndarray) -> Evaluatio
     return EvaluationReport(
         accuracy=float(accuracy_score(labels, predicted)),
         n=len(labels),
-        per_class={name: round(float(r), 4) for name, r in zip(EMOTIONS, recall)},
+        per_class={name: round(float(r), 4) for name, r in zip(EMOTIONS, recall, strict=True)},
         confusion=confusion_matrix(labels, predicted, labels=range(k)).tolist(),
     )

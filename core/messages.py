@@ -28,4 +28,5 @@ NO_FACE = ("I couldn't find a face in that photo. Try a well-lit selfie looking 
            "or pick a mood yourself.")
 SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
 TOO_MANY_PHOTOS = "You're sending photos faster than I can listen! Please wait a minute and try again."
-STALE_BUTTON = "That button has expired. Send a new photo or use /mood."
+# Neutral words: a Telegram or Discord button, or the console's "more" and "+N", may refer to a gone answer.
+STALE_BUTTON = "That answer has expired. Send a new photo or use /mood."

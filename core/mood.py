@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from core.emotions import EMOTIONS
 from core.errors import MoodTunesError
 
 MOODS: tuple[str, ...] = ("Happy", "Sad", "Energetic", "Calm")
-STRATEGIES: tuple[str, ...] = ("match", "uplift")
+
+
+class Strategy(StrEnum):
+    """How the music relates to the feeling: the one place the strategy names are defined."""
+
+    MATCH = "match"  # music that fits the feeling
+    UPLIFT = "uplift"  # music that lifts it
+
+
+STRATEGIES: tuple[str, ...] = tuple(Strategy)
 
 
 @dataclass(frozen=True)
@@ -87,13 +97,10 @@ class MoodMap:
         probs = [p / total for p in probs]
         scores = dict.fromkeys(MOODS, 0.0)
         valence = energy = 0.0
-        for emotion, p in zip(EMOTIONS, probs):
+        for emotion, p in zip(EMOTIONS, probs, strict=True):
             entry = self._table[emotion][strategy]
             scores[entry.mood] += p
             valence += p * entry.valence
             energy += p * entry.energy
         mood = max(MOODS, key=lambda m: scores[m])
         return MoodTarget(mood, valence, energy, strategy)
-
-    def mood_for(self, emotion: str, strategy: str) -> str:
-        return self._table[emotion][strategy].mood

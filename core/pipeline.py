@@ -19,7 +19,6 @@ from core.settings import Settings
 @dataclass(frozen=True)
 class FaceResult:
     box: tuple[int, int, int, int]
-    detector_confidence: float
     prediction: EmotionPrediction
 
 
@@ -114,7 +113,7 @@ class Pipeline:
         started = time.perf_counter()
         predictions = self.model.predict(np.stack([c.pixels for c in crops])) if crops else []
         timings["classify"] = (time.perf_counter() - started) * 1000
-        return tuple(FaceResult(c.box, c.confidence, p) for c, p in zip(crops, predictions))
+        return tuple(FaceResult(c.box, p) for c, p in zip(crops, predictions, strict=True))
 
     def recommend_photo(self, data: bytes, strategy: str | None = None, *, exclude: frozenset[str] = frozenset(),
                         liked_ids: tuple[str, ...] = ()) -> PhotoResult:

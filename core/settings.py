@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.mood import Strategy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The Kaggle catalog is never committed; by default it is read from the shared data folder beside the checkout.
@@ -15,8 +16,6 @@ DEFAULT_CATALOG = PROJECT_ROOT.parent / "shared" / "data" / "music" / "data_mood
 DEFAULT_MODEL_DIR = PROJECT_ROOT / "models" / "emotion"
 DEFAULT_MOOD_MAP = Path(__file__).resolve().parent / "moods.toml"
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
-
-Strategy = Literal["match", "uplift"]
 
 
 class Settings(BaseSettings):
@@ -28,7 +27,7 @@ class Settings(BaseSettings):
     catalog_path: Path = Field(DEFAULT_CATALOG, description="Spotify tracks CSV with the data_moods.csv columns")
     model_dir: Path = Field(DEFAULT_MODEL_DIR, description="folder with model.tflite and metadata.json")
     mood_map_path: Path = Field(DEFAULT_MOOD_MAP, description="TOML table: emotion -> mood per strategy")
-    default_strategy: Strategy = "match"
+    default_strategy: Strategy = Strategy.MATCH
     tracks_per_answer: int = Field(5, ge=1, le=20)
     max_image_bytes: int = Field(20 * 1024 * 1024, ge=1)
     max_image_pixels: int = Field(40_000_000, ge=1)

@@ -9,6 +9,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
 BUSY_TIMEOUT_MS = 2000
+# SQL errors and logs must not print bound values: they are user hashes, probabilities and settings.
+HIDE_PARAMETERS = True
 _BEGIN_IMMEDIATE = "moodtunes_begin_immediate"  # execution option read by the SQLite "begin" hook
 
 
@@ -25,24 +27,25 @@ def _is_memory(url: URL) -> bool:
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url``.
 
-    For SQLite: the parent folder of a file database is created, and every connection gets
-    ``journal_mode=WAL``, ``busy_timeout=2000`` and ``foreign_keys=ON``. Any other URL
-    (e.g. ``postgresql+psycopg://...``) is handed to SQLAlchemy unchanged.
+    Every engine hides bound parameters in its errors and logs. For SQLite: the parent folder of a file
+    database is created, and every connection gets ``journal_mode=WAL``, ``busy_timeout=2000`` and
+    ``foreign_keys=ON``. Any other URL (e.g. ``postgresql+psycopg://...``) is handed to SQLAlchemy as it is.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, hide_parameters=HIDE_PARAMETERS)
 
     memory = _is_memory(parsed)
     if memory:
         # One shared connection, or each thread (asyncio.to_thread) would see its own empty database.
         # Good for tests and the console; concurrent writers need a file or a server.
-        engine = create_engine(parsed, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        engine = create_engine(parsed, poolclass=StaticPool, connect_args={"check_same_thread": False},
+                               hide_parameters=HIDE_PARAMETERS)
     else:
         database = parsed.database or ""
         if not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, hide_parameters=HIDE_PARAMETERS)
     _configure_sqlite(engine, wal=not memory)
     return engine
 

@@ -1,7 +1,8 @@
 """The repository the bot talks to: a small synchronous API over users, events and feedback.
 
 Synchronous on purpose: the chat adapters call it through ``asyncio.to_thread``. Every write is
-one transaction, retried as a whole when SQLite reports "database is locked".
+one transaction, retried as a whole when SQLite reports "database is locked". Failures reach callers as
+the store's own errors (``db.errors``), never as SQLAlchemy exceptions.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Engine, case, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import migrate
 from db.engine import for_writes, make_engine
+from db.errors import NotFound, StorageUnavailable
 from db.identity import hash_user_id
 from db.models import Feedback, RecommendationEvent, User, utcnow
 from db.records import EventRecord, FeedbackCount
@@ -51,7 +54,7 @@ class Store:
 
     def upgrade(self) -> None:
         """Run the Alembic migrations up to head on this store's database."""
-        migrate.upgrade(self._engine)
+        self._guarded("upgrade", lambda: migrate.upgrade(self._engine))
 
     def close(self) -> None:
         """Close all pooled connections."""
@@ -87,12 +90,12 @@ class Store:
         return self._write("user_id", create)
 
     def user_settings(self, user_id: int) -> dict[str, Any]:
-        """A copy of the user's settings dict. LookupError for an unknown user."""
+        """A copy of the user's settings dict. NotFound for an unknown user."""
 
         def read(s: Session) -> dict[str, Any]:
             settings = s.scalar(select(User.settings).where(User.id == user_id))
             if settings is None:
-                raise LookupError(f"no user {user_id}")
+                raise NotFound(f"no user {user_id}")
             return dict(settings)
 
         return self._read(read)
@@ -103,7 +106,7 @@ class Store:
         def write(s: Session) -> None:
             user = s.scalar(select(User).where(User.id == user_id).with_for_update(key_share=True))
             if user is None:
-                raise LookupError(f"no user {user_id}")
+                raise NotFound(f"no user {user_id}")
             user.settings = {**user.settings, key: value}  # a new dict, so the JSON change is detected
 
         self._write("set_user_setting", write)
@@ -148,20 +151,6 @@ class Store:
 
         return self._write("record_event", write)
 
-    def extend_event(self, event_id: int, track_ids: list[str]) -> None:
-        """Append newly shown tracks ("More") to an event; ids already shown are not repeated."""
-
-        def write(s: Session) -> None:
-            # Row lock on PostgreSQL (SQLite's BEGIN IMMEDIATE already serialises writers), so two
-            # quick "More" presses cannot lose each other's tracks. key_share: votes' FK checks pass.
-            query = select(RecommendationEvent).where(RecommendationEvent.id == event_id)
-            event = s.scalar(query.with_for_update(key_share=True))
-            if event is None:
-                raise LookupError(f"no event {event_id}")
-            event.track_ids = _unique([*event.track_ids, *track_ids])
-
-        self._write("extend_event", write)
-
     def get_event(self, event_id: int) -> EventRecord | None:
         """One event, or None when there is no such id."""
         row = self._read(lambda s: s.get(RecommendationEvent, event_id))
@@ -182,16 +171,16 @@ class Store:
     def vote(self, event_id: int, user_id: int, track_id: str, value: int) -> None:
         """Record a like (+1) or dislike (-1); pressing again on the same track replaces the vote.
 
-        ValueError for any other value; LookupError for an unknown event or user.
+        ValueError for any other value; NotFound for an unknown event or user.
         """
         if isinstance(value, bool) or value not in (1, -1):
             raise ValueError(f"vote must be +1 or -1, not {value!r}")
 
         def write(s: Session) -> None:
             if s.scalar(select(RecommendationEvent.id).where(RecommendationEvent.id == event_id)) is None:
-                raise LookupError(f"no event {event_id}")
+                raise NotFound(f"no event {event_id}")
             if s.scalar(select(User.id).where(User.id == user_id)) is None:
-                raise LookupError(f"no user {user_id}")
+                raise NotFound(f"no user {user_id}")
             now = utcnow()
             insert = self._insert_for(s)(Feedback).values(
                 event_id=event_id, user_id=user_id, track_id=track_id, value=int(value), created_at=now, updated_at=now
@@ -296,18 +285,61 @@ class Store:
 
         return self._write("forget_user", write)
 
+    # -- conversation: lookups without side effects, atomic paging ------------------------
+
+    def find_user_id(self, platform: str, platform_user_id: str) -> int | None:
+        """The internal id of a platform user, or None: unlike ``user_id`` it never creates the user."""
+        user_hash = hash_user_id(self._salt, platform_user_id)
+        return self._read(lambda s: self._find_user(s, platform, user_hash))
+
+    def page_event(self, event_id: int, pick: Callable[[EventRecord], tuple[Sequence[str], T]]) -> T:
+        """Choose and record the next tracks of an answer ("More") as one atomic step; returns what ``pick`` made.
+
+        ``pick`` gets the event as stored now and returns (the ids to show next, anything for the caller). The
+        ids are appended to the event's shown tracks in the same transaction, which holds the event's lock from
+        the read on (SELECT ... FOR UPDATE on PostgreSQL; BEGIN IMMEDIATE already serialises SQLite writers), so
+        two quick presses never get the same page. Ids may repeat an earlier round ("starting over").
+        ``pick`` must have no side effects: a transaction that hits a locked SQLite file is run again.
+        NotFound for an unknown event.
+        """
+
+        def write(s: Session) -> T:
+            query = select(RecommendationEvent).where(RecommendationEvent.id == event_id)
+            event = s.scalar(query.with_for_update(key_share=True))  # key_share: votes' FK checks still pass
+            if event is None:
+                raise NotFound(f"no event {event_id}")
+            track_ids, result = pick(_event_record(event))
+            event.track_ids = [*event.track_ids, *(str(t) for t in track_ids)]  # a new list: the change is seen
+            return result
+
+        return self._write("page_event", write)
+
     # -- internals -------------------------------------------------------------------------
 
     def _read(self, operation: Callable[[Session], T]) -> T:
-        with self._sessions() as session:
-            return operation(session)
+        def read() -> T:
+            with self._sessions() as session:
+                return operation(session)
+
+        return self._guarded("read", read)
 
     def _write(self, what: str, operation: Callable[[Session], T]) -> T:
         def transaction() -> T:
             with self._write_sessions.begin() as session:
                 return operation(session)
 
-        return retry_locked(transaction, what=what)
+        return self._guarded(what, lambda: retry_locked(transaction, what=what))
+
+    @staticmethod
+    def _guarded(what: str, operation: Callable[[], T]) -> T:
+        """Run ``operation``; a database failure becomes StorageUnavailable naming ``what`` and the driver's
+        reason (``orig``: the message without the SQL statement or its parameters)."""
+        try:
+            return operation()
+        except SQLAlchemyError as exc:
+            reason = getattr(exc, "orig", None) or exc
+            one_line = " ".join(str(reason).split())  # drivers' messages may span lines
+            raise StorageUnavailable(f"{what}: {type(reason).__name__}: {one_line}") from exc
 
     @staticmethod
     def _find_user(s: Session, platform: str, user_hash: str) -> int | None:

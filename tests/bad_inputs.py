@@ -20,8 +20,7 @@ import numpy as np
 from PIL import Image
 
 from core import errors, messages
-from tests.conftest import encode
-from tests.core.test_intake import _bomb_png
+from tests.helpers import bomb_png, encode
 
 TRACKS = "tracks"
 GROUP = "group"
@@ -136,7 +135,7 @@ def bad_inputs() -> tuple[Case, ...]:
              messages.friendly_rejection(errors.TruncatedImage()), photo_like=True),
         Case("one-pixel", encode(astronaut.resize((1, 1)), "PNG"), "image/png", "dot.png",
              messages.friendly_rejection(errors.ImageTooSmall()), photo_like=True),
-        Case("decompression-bomb", _bomb_png(20_000, 20_000), "image/png", "bomb.png",
+        Case("decompression-bomb", bomb_png(20_000, 20_000), "image/png", "bomb.png",
              messages.friendly_rejection(errors.TooManyPixels())),
         Case("25-megabytes", _too_big(astronaut), "image/bmp", "huge.bmp",
              messages.friendly_rejection(errors.ImageTooLarge())),

@@ -1,27 +1,19 @@
-"""Shared fixtures: real photos (scikit-image), the real shipped model and catalog, a real SQLite file."""
+"""Shared fixtures: real photos (scikit-image), the real shipped model and catalog, a real SQLite file.
+Helpers that are not fixtures live in tests/helpers.py."""
 
 from __future__ import annotations
 
-import io
-import logging
 import os
-from contextlib import contextmanager
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np
 import pytest
 from PIL import Image
 
 from core.settings import Settings
+from tests.helpers import FER_ROOT, encode, fer_faces, migrated_sqlite_store
 
-
-def encode(array_or_image, fmt: str = "JPEG", **params) -> bytes:
-    image = array_or_image if isinstance(array_or_image, Image.Image) else Image.fromarray(np.asarray(array_or_image))
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **params)
-    return buffer.getvalue()
+__all__ = ["FER_ROOT", "fer_faces"]  # still imported from here by tests/training (new code: tests.helpers)
 
 
 @pytest.fixture(scope="session")
@@ -76,47 +68,3 @@ def service(pipeline, store):
     from bot.service import ChatService
 
     return ChatService(pipeline, store, photos_per_minute=1000)
-
-
-FER_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fer2013"
-
-
-def fer_faces(split: str, emotion: str, n: int) -> np.ndarray:
-    """The first ``n`` real FER2013 faces of one class, as (n, 48, 48) uint8."""
-    paths = sorted((FER_ROOT / split / emotion).iterdir())[:n]
-    return np.stack([np.asarray(Image.open(p).convert("L")) for p in paths])
-
-
-class KeepRecords(logging.Handler):
-    """Collects every log record it sees (for module-wide log assertions; caplog sees one test only)."""
-
-    def __init__(self, level: int = logging.DEBUG) -> None:
-        super().__init__(level)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@contextmanager
-def capture_logs(logger_name: str | None = None, level: int = logging.DEBUG):
-    """Every record ``logger_name`` (the root logger by default) sees at ``level`` and above, while inside."""
-    logger, keep = logging.getLogger(logger_name), KeepRecords(level)
-    old_level = logger.level
-    if old_level == logging.NOTSET or old_level > level:
-        logger.setLevel(level)
-    logger.addHandler(keep)
-    try:
-        yield keep.records
-    finally:
-        logger.removeHandler(keep)
-        logger.setLevel(old_level)
-
-
-def migrated_sqlite_store(folder: Path):
-    """A real, migrated SQLite store in ``folder`` (close it when done)."""
-    from db.store import Store
-
-    built = Store(f"sqlite:///{folder / 'moodtunes.sqlite3'}", salt="test-salt")
-    built.upgrade()
-    return built

@@ -7,10 +7,6 @@ One client for the module (one event loop): each test pushes gateway events and 
 from __future__ import annotations
 
 import asyncio
-import logging
-import re
-import sqlite3
-from types import SimpleNamespace
 
 import discord
 import pytest
@@ -22,159 +18,38 @@ from pydantic import SecretStr
 from bot import callbacks
 from bot.callbacks import More, PickMood, SwitchStrategy, Vote
 from bot.discord_bot import serve
-from bot.service import ChatService
 from core import errors, messages
-from core.settings import Settings
-from db.store import Store
-from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, Recorded
+from tests.bot.discord_flows import (
+    WAIT,
+    assert_tracks,
+    buttons,
+    feedback_rows,
+    links,
+    payloads,
+    press,
+    send_photo,
+    slash,
+)
+from tests.fakes.discord_server import EPHEMERAL
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(120)]
 
 EMOTIONS = tuple(messages.EMOJI)  # the seven emotion words
-TRACK_LINK = re.compile(r"https://open\.spotify\.com/track/([0-9A-Za-z]{22})")
-WAIT = 30  # seconds: the bound on every wait
-
-
-class Capture(logging.Handler):
-    """Every log line of the run, formatted with tracebacks, to search for the token."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def bot(pipeline, tmp_path_factory):
-    """The fake Discord, and the real client connected to it through ``serve``."""
-    capture = Capture()
-    loggers = [logging.getLogger(name) for name in ("discord", "moodtunes", "aiohttp")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.DEBUG)
-    logging.getLogger().addHandler(capture)
-
-    data_dir = tmp_path_factory.mktemp("discord")
-    db_path = data_dir / "moodtunes.sqlite3"
-    store = Store(f"sqlite:///{db_path}", salt="test-salt")
-    store.upgrade()
-    service = ChatService(pipeline, store, photos_per_minute=1000)
-    fake = FakeDiscord()
-    await fake.start()
-    settings = Settings(_env_file=None, data_dir=data_dir, user_id_salt="test-salt",
-                        discord_token=fake.token, discord_api_base_url=fake.api_base)
-    state = SimpleNamespace(fake=fake, service=service, settings=settings, db_path=db_path, capture=capture,
-                            user=fake.user("alice"), stop=None, task=None)
-    state.channel = fake.dm_channel(state.user)
-
-    async def start() -> None:
-        state.stop = asyncio.Event()
-        state.task = asyncio.create_task(serve(settings, service, state.stop))
-        await asyncio.wait_for(_race(fake.wait_identified(len(fake.identifies) + 1), state.task), WAIT)
-
-    async def stop() -> None:
-        state.stop.set()
-        await asyncio.wait_for(state.task, 15)
-
-    state.start, state.stop_client = start, stop
-    await start()
-    try:
-        yield state
-    finally:
-        if not state.task.done():
-            await stop()
-        await fake.close()
-        store.close()
-        logging.getLogger().removeHandler(capture)
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
-
-
-async def _race(waiting, client_task: asyncio.Task) -> None:
-    """Wait for ``waiting`` unless the client stops first (then its exception is the error)."""
-    waiter = asyncio.ensure_future(waiting)
-    done, _ = await asyncio.wait({waiter, client_task}, return_when=asyncio.FIRST_COMPLETED)
-    if waiter not in done:
-        waiter.cancel()
-        client_task.result()
-        raise AssertionError("the Discord client stopped")
-    waiter.result()
-
-
-# --- helpers -----------------------------------------------------------------------------------------------------
-async def interact(bot, payload: dict, *, followup: bool = True) -> tuple[Recorded, Recorded | None]:
-    """Push an INTERACTION_CREATE; return the interaction callback and (if expected) the first followup."""
-    fake, since = bot.fake, bot.fake.mark()
-    token = payload["token"]
-    await fake.dispatch("INTERACTION_CREATE", payload)
-    callback = await fake.wait_request(lambda r: r.path == f"/interactions/{payload['id']}/{token}/callback",
-                                       since=since, timeout=WAIT)
-    if not followup:
-        return callback, None
-    sent = await fake.wait_request(lambda r: r.method == "POST" and r.path == f"/webhooks/{fake.app_id}/{token}",
-                                   since=since, timeout=WAIT)
-    return callback, sent
-
-
-async def slash(bot, name: str, *, options: list[dict] | None = None, attachments: list[dict] = ()):
-    payload = bot.fake.command_interaction(bot.user, bot.channel, name, options=options, attachments=attachments)
-    return await interact(bot, payload)
-
-
-async def press(bot, message: dict, custom_id: str, *, followup: bool = True):
-    payload = bot.fake.component_interaction(bot.user, bot.channel, message, custom_id)
-    return await interact(bot, payload, followup=followup)
-
-
-async def send_photo(bot, filename: str, data: bytes, content_type: str | None = "image/jpeg",
-                     size: int | None = None):
-    attachment = bot.fake.add_attachment(bot.channel["id"], filename, data, content_type, size=size)
-    callback, sent = await slash(bot, "mood", options=[{"name": "photo", "type": 11, "value": attachment["id"]}],
-                                 attachments=[attachment])
-    return attachment, callback, sent
-
-
-def links(message: dict) -> list[str]:
-    return TRACK_LINK.findall(message["embeds"][0]["description"])
-
-
-def buttons(message: dict) -> list[dict]:
-    return [c for row in message["components"] for c in row["components"]]
-
-
-def payloads(message: dict) -> list[callbacks.Callback]:
-    return [callbacks.decode(b["custom_id"]) for b in buttons(message)]
-
-
-def assert_tracks(message: dict) -> list[str]:
-    """An answer with exactly five Spotify track links and 👍/👎 for each of them plus More; the track ids."""
-    assert message["embeds"], message
-    track_ids = links(message)
-    assert len(track_ids) == 5 and len(set(track_ids)) == 5
-    shown = payloads(message)
-    event_ids = {p.event_id for p in shown if isinstance(p, (Vote, More))}
-    assert len(event_ids) == 1
-    assert {(p.track_id, p.value) for p in shown if isinstance(p, Vote)} == {(t, v) for t in track_ids
-                                                                             for v in (1, -1)}
-    assert sum(isinstance(p, More) for p in shown) == 1
-    emojis = [b.get("emoji", {}).get("name") for b in buttons(message)]
-    assert emojis.count("👍") == 5 and emojis.count("👎") == 5
-    return track_ids
-
-
-def feedback_rows(bot) -> list[tuple]:
-    with sqlite3.connect(bot.db_path) as db:
-        return db.execute("SELECT track_id, value FROM feedback").fetchall()
+async def photo_answer(bot, astronaut_jpeg) -> dict:
+    """A photo answer (its buttons) for the tests that press them; each test may run alone."""
+    _, _, sent = await send_photo(bot, "answer.jpg", astronaut_jpeg)
+    assert_tracks(sent.response)
+    return sent.response
 
 
 # --- tests -----------------------------------------------------------------------------------------------------
 async def test_login_syncs_the_command_tree_and_connects_to_the_gateway_the_api_names(bot):
     fake = bot.fake
     put = [r for r in fake.requests if r.method == "PUT" and r.path == f"/applications/{fake.app_id}/commands"]
-    assert len(put) == 1 and put[0].authorized
+    assert put and all(p.authorized and p.json == put[0].json for p in put)  # once per login, always the same
     mood = next(c for c in put[0].json if c["name"] == "mood")
     options = {o["name"]: o for o in mood["options"]}
     assert options["photo"]["type"] == 11 and not options["photo"].get("required")
@@ -194,11 +69,10 @@ async def test_photo_command_defers_then_answers_with_an_embed_and_buttons(bot, 
     assert any(emotion in title for emotion in EMOTIONS), title
     assert_tracks(message)
     assert any(isinstance(p, SwitchStrategy) for p in payloads(message))  # photo answers offer the other strategy
-    bot.photo_answer = message
 
 
-async def test_thumbs_up_then_down_stores_one_vote_that_changes(bot):
-    message = bot.photo_answer
+async def test_thumbs_up_then_down_stores_one_vote_that_changes(bot, photo_answer):
+    message = photo_answer
     vote_up = next(b["custom_id"] for b in buttons(message) if b.get("emoji", {}).get("name") == "👍")
     track_id = callbacks.decode(vote_up).track_id
 
@@ -213,8 +87,8 @@ async def test_thumbs_up_then_down_stores_one_vote_that_changes(bot):
     assert feedback_rows(bot) == [(track_id, -1)]
 
 
-async def test_more_sends_five_new_tracks(bot):
-    message = bot.photo_answer
+async def test_more_sends_five_new_tracks(bot, photo_answer):
+    message = photo_answer
     more = next(b["custom_id"] for b in buttons(message) if isinstance(callbacks.decode(b["custom_id"]), More))
     callback, sent = await press(bot, message, more)
     assert callback.json["type"] == 5
@@ -277,8 +151,8 @@ async def test_in_a_server_only_a_message_that_mentions_the_bot_is_answered(bot,
     assert len(replies) == 1  # the chatter before it got nothing
 
 
-async def test_forged_and_stale_buttons_get_the_stale_answer(bot):
-    forged = {**bot.photo_answer, "components": [{"type": 1, "components": [
+async def test_forged_and_stale_buttons_get_the_stale_answer(bot, photo_answer):
+    forged = {**photo_answer, "components": [{"type": 1, "components": [
         {"type": 2, "style": 2, "label": "x", "custom_id": cid}
         for cid in ("x|forged", "v|999999999|AAAAAAAAAAAAAAAAAAAAAA|+", "m|999999999")]}]}
 
@@ -296,7 +170,19 @@ async def test_forged_and_stale_buttons_get_the_stale_answer(bot):
     assert_tracks(sent.response)  # still answering
 
 
-async def test_a_failure_is_logged_and_the_user_gets_an_apology(bot, monkeypatch):
+async def test_mydata_too_long_for_one_message_comes_as_a_file(bot):
+    user_id = bot.service.store.user_id("discord", bot.user["id"])
+    for _ in range(40):
+        bot.service.store.record_event(user_id, source="mood", emotion=None, probabilities=None, mood="Calm",
+                                       strategy="match", model_version="test", faces=0,
+                                       track_ids=["A" * 22, "B" * 22, "C" * 22])
+    callback, sent = await slash(bot, "mydata")
+    assert callback.json["data"]["flags"] & EPHEMERAL
+    assert sent.files == ["moodtunes.txt"] and sent.json["content"].startswith("Everything I store about you")
+    assert len(sent.json["content"]) <= 2000
+
+
+async def test_a_failure_is_logged_and_the_user_gets_an_apology(bot, photo_answer, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the recommender fell over")
 
@@ -307,8 +193,8 @@ async def test_a_failure_is_logged_and_the_user_gets_an_apology(bot, monkeypatch
     assert sent.json["content"] == messages.SOMETHING_WENT_WRONG
     assert any("/mood failed: RuntimeError" in line for line in bot.capture.lines)
 
-    more = callbacks.encode(More(callbacks.decode(buttons(bot.photo_answer)[0]["custom_id"]).event_id))
-    _, sent = await press(bot, bot.photo_answer, more)
+    more = callbacks.encode(More(callbacks.decode(buttons(photo_answer)[0]["custom_id"]).event_id))
+    _, sent = await press(bot, photo_answer, more)
     assert sent.json["content"] == messages.SOMETHING_WENT_WRONG and sent.json["flags"] & EPHEMERAL
     assert any("button More failed: RuntimeError" in line for line in bot.capture.lines)
 
@@ -321,11 +207,12 @@ async def test_a_failure_is_logged_and_the_user_gets_an_apology(bot, monkeypatch
     assert any("discord: on_message failed" in line for line in bot.capture.lines)
 
 
-async def test_buttons_keep_working_after_a_restart(bot):
+async def test_buttons_keep_working_after_a_restart(bot, photo_answer):
+    identified = len(bot.fake.identifies)
     await bot.stop_client()
     await bot.start()
-    assert len(bot.fake.identifies) == 2
-    message = bot.photo_answer  # sent by the previous client
+    assert len(bot.fake.identifies) == identified + 1
+    message = photo_answer  # sent by the previous client
     more = next(b["custom_id"] for b in buttons(message) if isinstance(callbacks.decode(b["custom_id"]), More))
     _, sent = await press(bot, message, more)
     assert_tracks(sent.response)
@@ -348,3 +235,4 @@ async def test_the_token_never_appears_in_the_logs(bot):
     unexpected = [line for line in bot.capture.lines if line.split(" ", 2)[1] in ("ERROR", "CRITICAL")
                   and not line.split("\n")[0].endswith(deliberate)]
     assert not unexpected  # no "Ignoring exception ..." from discord.py anywhere in the run
+    await bot.start()  # connected again, for any test after this one

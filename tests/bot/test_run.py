@@ -13,7 +13,8 @@ import pytest
 from core.settings import DEFAULT_MODEL_DIR
 
 
-def moodtunes(args: list[str], env_extra: dict[str, str], tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess:
+def moodtunes(args: list[str], env_extra: dict[str, str], tmp_path: Path,
+              stdin: str = "") -> subprocess.CompletedProcess:
     exe = shutil.which("moodtunes") or os.path.join(os.path.dirname(sys.executable), "moodtunes")
     env = {k: v for k, v in os.environ.items() if not k.endswith("_TOKEN")}
     env.update({"DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": "", **env_extra})

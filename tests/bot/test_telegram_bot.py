@@ -14,119 +14,34 @@ import socket
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from sqlalchemy import text
 
 from bot import callbacks
-from bot.service import STRATEGY_LABEL, ChatService
+from bot.service import STRATEGY_LABEL
 from bot.telegram_bot import serve
 from core import messages
 from core.emotions import EMOTIONS
 from core.errors import ImageTooLarge, NotAnImage
 from core.mood import MOODS
-from core.settings import Settings
-from db.store import Store
-from tests.conftest import capture_logs, migrated_sqlite_store
+from tests.bot.telegram_flows import (
+    TOKEN,
+    TRACK_URL,
+    WAIT,
+    assert_tracks_answer,
+    bot_settings,
+    button,
+    feedback_rows,
+    send_photo,
+    started,
+    switch_label,
+    votes,
+)
 from tests.fakes.telegram_server import FakeTelegram
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-TOKEN = "123:TEST"
 HOOK_TOKEN = "456:HOOKTOKEN"
 HOOK_SECRET = "hook-secret-0123456789"
-TRACK_URL = re.compile(r"https://open\.spotify\.com/track/([0-9A-Za-z]{22})")
-WAIT = 30  # seconds: the longest any single reply may take
-
-
-# --- fixtures ------------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def log_records():
-    """Every log record of the module, at DEBUG (caplog would only see one test's)."""
-    with capture_logs() as records:
-        yield records
-
-
-@pytest.fixture(scope="module")
-def tg_store(tmp_path_factory) -> Store:
-    store = migrated_sqlite_store(tmp_path_factory.mktemp('tg'))
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def tg_service(pipeline, tg_store) -> ChatService:
-    return ChatService(pipeline, tg_store, photos_per_minute=1000)
-
-
-def bot_settings(fake: FakeTelegram, tmp_path, **extra) -> Settings:
-    return Settings(_env_file=None, data_dir=tmp_path, user_id_salt="test-salt", telegram_token=fake.token,
-                    telegram_base_url=fake.base_url, telegram_base_file_url=fake.base_file_url, **extra)
-
-
-async def started(task: asyncio.Task, ready) -> None:
-    """Wait for ``ready`` (a coroutine), failing at once if the bot task dies first."""
-    waiter = asyncio.ensure_future(ready)
-    done, _ = await asyncio.wait({task, waiter}, timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
-        waiter.cancel()
-        task.result()  # raises the bot's startup error
-        raise AssertionError("the bot stopped during startup")
-    assert waiter in done, "the bot did not start in time"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def tg(log_records, tg_service, tmp_path_factory):
-    """The fake Bot API with the real application polling it (through ``serve``), for the whole module."""
-    fake = await FakeTelegram(TOKEN, poll_wait=0.3).start()
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(bot_settings(fake, tmp_path_factory.mktemp("tgdata")), tg_service, stop))
-    await started(task, fake.wait_for("getUpdates", timeout=WAIT))
-    yield fake
-    stop.set()
-    await asyncio.wait_for(task, WAIT)  # stops cleanly, re-raising anything serve() raised
-    await fake.stop()
-
-
-# --- helpers -------------------------------------------------------------------------------------------------
-def track_ids(reply) -> list[str]:
-    return TRACK_URL.findall(reply.text)
-
-
-def votes(reply) -> list[tuple[callbacks.Vote, str]]:
-    """(decoded payload, label) of every 👍/👎 button."""
-    found = [(callbacks.decode(b["callback_data"]), b["text"]) for b in reply.buttons]
-    return [(data, label) for data, label in found if isinstance(data, callbacks.Vote)]
-
-
-def button(reply, label: str) -> str:
-    return next(b["callback_data"] for b in reply.buttons if b["text"] == label)
-
-
-def assert_tracks_answer(reply, *, switch: bool) -> list[str]:
-    """Five Spotify links, 👍/👎 for each of them, More (and the strategy switch); returns the track ids."""
-    ids = track_ids(reply)
-    assert len(ids) == 5 and len(set(ids)) == 5, reply.text
-    keyboard = reply.keyboard
-    assert all(len(b["callback_data"].encode()) <= 64 for b in reply.buttons)
-    assert [[b["text"] for b in row] for row in keyboard[:5]] == [[f"👍 {n}", f"👎 {n}"] for n in range(1, 6)]
-    pressed = votes(reply)
-    assert [(v.track_id, v.value) for v, _ in pressed] == [(t, value) for t in ids for value in (1, -1)]
-    labels = [b["text"] for b in keyboard[5]]
-    assert labels[0] == "More" and len(keyboard) == 6
-    assert (len(labels) == 2 and labels[1] in STRATEGY_LABEL.values()) if switch else labels == ["More"]
-    return ids
-
-
-def feedback_rows(store: Store, user: int) -> list[tuple]:
-    uid = store.user_id("telegram", str(user))
-    with store.engine.connect() as conn:
-        return conn.execute(text("SELECT event_id, track_id, value FROM feedback WHERE user_id = :u"),
-                            {"u": uid}).all()
-
-
-async def send_photo(tg: FakeTelegram, user: int, jpeg: bytes):
-    tg.send_photo(user, jpeg, 512, 512)
-    return await tg.next_reply(user, timeout=WAIT)
 
 
 # --- the flows -----------------------------------------------------------------------------------------------
@@ -150,7 +65,7 @@ async def test_photo_votes_more_and_switch(tg, tg_store, astronaut_jpeg):
     assert tg.file_requested(sizes[-1]["file_id"]) and not tg.file_requested(sizes[0]["file_id"])  # largest only
 
     # 👍 then 👎 on the first track: one row, whose value follows the last press.
-    (like, _), (dislike, _) = votes(reply)[:2]
+    (like, _), (dislike, _) = votes(reply)[0], votes(reply)[5]  # 👍 1 and 👎 1
     query = tg.press(user, callbacks.encode(like), reply)
     toast = await tg.answer_of(query, timeout=WAIT)
     assert toast.params["text"].startswith("👍")
@@ -167,7 +82,7 @@ async def test_photo_votes_more_and_switch(tg, tg_store, astronaut_jpeg):
     assert not set(first) & set(second)
 
     # The strategy switch: five more, none shown before, under the other strategy's label.
-    label = more.keyboard[5][1]["text"]
+    label = switch_label(more)
     tg.press(user, button(more, label), more)
     switched = await tg.next_reply(user, timeout=WAIT)
     third = assert_tracks_answer(switched, switch=True)
@@ -250,7 +165,7 @@ async def test_settings_change_the_default_strategy(tg, tg_store, astronaut_jpeg
     reply = await send_photo(tg, user, astronaut_jpeg)
     assert STRATEGY_LABEL["uplift"] in reply.text
     assert_tracks_answer(reply, switch=True)
-    assert reply.keyboard[5][1]["text"] == STRATEGY_LABEL["match"]
+    assert switch_label(reply) == STRATEGY_LABEL["match"]
 
 
 async def test_help_history_and_mydata(tg, tg_store):
@@ -319,6 +234,43 @@ async def test_forgetme_deletes_only_after_yes(tg, tg_store, astronaut_jpeg):
     assert tg_store.export_user("telegram", str(user)) == {"user": None, "events": [], "feedback": []}
 
 
+async def test_two_quick_more_presses_bring_different_tracks(tg, tg_store):
+    """Defect 3: PTB handles updates concurrently, and two quick presses of More both got the same five tracks."""
+    user = 707
+    tg.send_text(user, "/mood happy")
+    reply = await tg.next_reply(user, timeout=WAIT)
+    first = assert_tracks_answer(reply, switch=False)
+    more = button(reply, "More")
+    tg.press(user, more, reply)
+    tg.press(user, more, reply)  # before the first one is answered: both updates come in one getUpdates batch
+    second = assert_tracks_answer(await tg.next_reply(user, timeout=WAIT), switch=False)
+    third = assert_tracks_answer(await tg.next_reply(user, timeout=WAIT), switch=False)
+    assert not set(second) & set(third)
+    event = votes(reply)[0][0].event_id
+    shown = tg_store.get_event(event).track_ids
+    assert len(shown) == 15 and set(shown) == set(first) | set(second) | set(third)
+
+
+async def test_a_vote_for_a_track_the_answer_never_showed_is_refused(tg, tg_store, tg_service):
+    """Defect 6: a forged press could attach a vote for any catalog track to any answer."""
+    user, friend = 808, 809
+    tg.send_text(user, "/mood calm")
+    reply = await tg.next_reply(user, timeout=WAIT)
+    shown = assert_tracks_answer(reply, switch=False)
+    event = votes(reply)[0][0].event_id
+    catalog = tg_service.pipeline.recommender.catalog["id"]
+    never_shown = next(t for t in catalog if t not in shown)
+    for voter in (user, friend):
+        forged = callbacks.encode(callbacks.Vote(event, never_shown, 1))
+        toast = await tg.answer_of(tg.press(voter, forged, reply), timeout=WAIT)
+        assert toast.params["text"] == messages.STALE_BUTTON
+    assert not feedback_rows(tg_store, user) and tg_store.find_user_id("telegram", str(friend)) is None
+    # Anyone who sees the answer (e.g. in a group) may still vote on a track it showed.
+    toast = await tg.answer_of(tg.press(friend, callbacks.encode(votes(reply)[1][0]), reply), timeout=WAIT)
+    assert toast.params["text"].startswith("👍")
+    assert feedback_rows(tg_store, friend) == [(event, shown[1], 1)]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -355,7 +307,13 @@ async def test_webhook_mode_requires_and_checks_the_secret(log_records, tg_servi
 
 
 async def test_secrets_never_reach_the_logs(tg, log_records):
-    """Runs last: looks at every record the module produced, PTB's DEBUG lines included."""
+    """Looks at every record the module produced so far, PTB's DEBUG lines included (last, it sees them all);
+    first it makes sure an error went through the error handler, which logs the most."""
+    user = 910
+    bad = {"file_id": "NO-SUCH-FILE-910", "file_unique_id": "nope", "width": 512, "height": 512, "file_size": 1000}
+    tg.push_update({"message": {"message_id": 1, "date": 0, "from": tg.user(user),
+                                "chat": {"id": user, "type": "private"}, "photo": [bad]}})
+    assert (await tg.next_reply(user, timeout=WAIT)).text == messages.SOMETHING_WENT_WRONG
     rendered = []
     for record in log_records:
         line = logging.Formatter("%(name)s %(message)s").format(record)

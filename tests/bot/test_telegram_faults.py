@@ -21,8 +21,8 @@ from bot.telegram_bot import serve
 from core import messages
 from core.settings import Settings
 from db.store import Store
-from tests.conftest import capture_logs, migrated_sqlite_store
 from tests.fakes.telegram_server import ApiCall, FakeTelegram
+from tests.helpers import capture_logs, migrated_sqlite_store
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
 
@@ -81,7 +81,8 @@ def faults_of(tg: FakeTelegram, method: str, chat_id: int | None = None) -> list
 async def only_reply(tg: FakeTelegram, chat_id: int) -> ApiCall:
     """The one message to ``chat_id``: waits for it, then makes sure no second one follows."""
     reply = await tg.next_reply(chat_id, timeout=WAIT)
-    await asyncio.sleep(QUIET)
+    await tg.expect_no_call("sendMessage", lambda c: c.chat_id == chat_id, since=tg.calls.index(reply) + 1,
+                            within=QUIET)
     sent = messages_to(tg, chat_id)
     assert sent == [reply], [c.text[:60] for c in sent]
     return reply
@@ -130,7 +131,8 @@ async def test_5xx_on_a_button_answer_still_answers_once_and_stores_one_vote(tg,
     query = tg.press(user, callbacks.encode(vote), reply)
     toast = await tg.answer_of(query, timeout=WAIT)
     assert toast.params["text"].startswith("👍")
-    await asyncio.sleep(QUIET)
+    await tg.expect_no_call("answerCallbackQuery", lambda c: c.params["callback_query_id"] == query,
+                            since=tg.calls.index(toast) + 1, within=QUIET)
     assert len(tg.calls_of("answerCallbackQuery", lambda c: c.params["callback_query_id"] == query)) == 1
     with faults_store.engine.connect() as conn:
         rows = conn.execute(text("SELECT event_id, track_id, value FROM feedback WHERE user_id = :u"),
@@ -141,7 +143,8 @@ async def test_5xx_on_a_button_answer_still_answers_once_and_stores_one_vote(tg,
     tg.press(user, callbacks.encode(More(vote.event_id)), reply)
     more = await tg.next_reply(user, timeout=WAIT)
     assert more.text.startswith("More ")
-    await asyncio.sleep(QUIET)
+    await tg.expect_no_call("sendMessage", lambda c: c.chat_id == user, since=tg.calls.index(more) + 1,
+                            within=QUIET)
     assert messages_to(tg, user)[-1] is more and len(messages_to(tg, user)) == 2
 
 
@@ -204,4 +207,4 @@ async def test_a_failed_vote_still_answers_its_callback_query(tg, broken_service
     message = {"message_id": 78, "date": 0, "chat": {"id": user, "type": "private"}, "text": "tracks"}
     query = tg.press(user, callbacks.encode(Vote(1, "A" * 22, 1)), message)
     assert (await tg.next_reply(user, timeout=WAIT)).text == messages.SOMETHING_WENT_WRONG  # this part works
-    await tg.answer_of(query, timeout=3)
+    await tg.answer_of(query, timeout=WAIT)

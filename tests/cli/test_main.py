@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from core.emotions import EMOTIONS
-from tests.conftest import FER_ROOT
+from tests.helpers import FER_ROOT
 
 runner = CliRunner()
 

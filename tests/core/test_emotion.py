@@ -11,7 +11,7 @@ import pytest
 from core.emotion import EmotionModel, file_sha256
 from core.emotions import EMOTIONS
 from core.errors import ModelError
-from tests.conftest import fer_faces
+from tests.helpers import fer_faces
 
 
 def test_metadata_matches_shipped_model(pipeline, settings):

@@ -53,11 +53,11 @@ def test_manual_mood(pipeline):
 
 
 def test_large_jpeg_boxes_are_in_photo_coordinates(pipeline, astronaut_image):
-    from tests.conftest import encode
+    from tests.helpers import encode
 
     small = pipeline.recommend_photo(encode(astronaut_image))
     big = pipeline.recommend_photo(encode(astronaut_image.resize((2048, 2048))))
     assert len(big.faces) == 1
     # Decoded at a reduced scale for speed, but the box is reported at the photo's 4x size.
-    for a, b in zip(small.faces[0].box, big.faces[0].box):
+    for a, b in zip(small.faces[0].box, big.faces[0].box, strict=True):
         assert abs(b - 4 * a) < 0.15 * 4 * max(small.faces[0].box[2:])

@@ -50,7 +50,10 @@ def test_target_moves_the_picks(recommender, catalog):
     by_id = catalog.set_index("id")
     low = recommender.recommend("Happy", target=MoodTarget("Happy", 0.1, 0.2, "match"))
     high = recommender.recommend("Happy", target=MoodTarget("Happy", 0.95, 0.95, "match"))
-    assert by_id.loc[[t.id for t in low.tracks], "valence"].mean() < by_id.loc[[t.id for t in high.tracks], "valence"].mean()
+    def mean_valence(tracks) -> float:
+        return by_id.loc[[t.id for t in tracks], "valence"].mean()
+
+    assert mean_valence(low.tracks) < mean_valence(high.tracks)
 
 
 def test_liked_tracks_pull_the_query(recommender, catalog):

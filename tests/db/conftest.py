@@ -18,8 +18,9 @@ from sqlalchemy.pool import NullPool
 
 from db.store import Store
 
+from .seed import SALT
+
 POSTGRES_URL = os.environ.get("MOODTUNES_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-SALT = "test-salt"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -6,6 +6,8 @@ from typing import Any
 
 from db.store import Store
 
+SALT = "test-salt"  # the user-id salt of every db test store
+
 
 def record(store: Store, user_id: int, **overrides: Any) -> int:
     """Record an event with sensible defaults (a happy photo, matched, three tracks)."""

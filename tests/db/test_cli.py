@@ -8,8 +8,7 @@ from typer.testing import CliRunner
 from cli.db_commands import db_app, report_app
 from db.store import Store
 
-from .conftest import SALT
-from .seed import seed_feedback
+from .seed import SALT, seed_feedback
 
 runner = CliRunner()
 

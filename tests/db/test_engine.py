@@ -15,7 +15,7 @@ from db.engine import BUSY_TIMEOUT_MS, make_engine
 from db.retry import ATTEMPTS, is_locked_error, retry_locked
 from db.store import Store
 
-from .conftest import SALT
+from .seed import SALT
 
 
 @pytest.fixture
@@ -152,3 +152,16 @@ def test_other_operational_errors_are_not_retried() -> None:
     with pytest.raises(OperationalError):
         retry_locked(operation, what="vote", sleep=lambda _s: pytest.fail("must not sleep"))
     assert calls == 1
+
+
+def test_sql_errors_never_show_bound_values(store: Store) -> None:
+    """Bound values are user hashes, probabilities and settings: SQL errors (and so logs) must not print them,
+    on SQLite and PostgreSQL alike."""
+    assert store.engine.hide_parameters
+    user = store.user_id("telegram", "42")
+    secret = "a1b2c3d4e5f6-user-hash-that-must-not-leak"
+    duplicate = sa.text("INSERT INTO users (id, platform, user_hash, settings, created_at) "
+                        "VALUES (:id, 'telegram', :hash, '{}', CURRENT_TIMESTAMP)")
+    with pytest.raises(sa.exc.IntegrityError) as caught, store.engine.begin() as connection:
+        connection.execute(duplicate, {"id": user, "hash": secret})
+    assert secret not in str(caught.value) and "parameters hidden" in str(caught.value)

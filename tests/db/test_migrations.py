@@ -12,7 +12,7 @@ from db.engine import make_engine
 from db.models import Base
 from db.store import Store
 
-from .conftest import SALT
+from .seed import SALT
 
 TABLES = {"users", "recommendation_events", "feedback"}
 

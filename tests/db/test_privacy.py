@@ -10,8 +10,7 @@ import sqlalchemy as sa
 
 from db.store import Store
 
-from .conftest import SALT
-from .seed import record
+from .seed import SALT, record
 
 RAW_ID = "987654321"  # distinctive, so any leak into a column is found by substring search
 
@@ -70,7 +69,7 @@ def test_export_user_has_everything(store: Store) -> None:
     store.set_user_setting(alice, "strategy", "uplift")
     first = record(store, alice, track_ids=["a", "b"])
     second = record(store, alice, source="mood", emotion=None, probabilities=None, mood="calm", track_ids=["c"])
-    store.extend_event(first, ["d"])
+    store.page_event(first, lambda event: (["d"], None))
     store.vote(first, alice, "a", 1)
     store.vote(second, alice, "c", -1)
     bobs = record(store, bob, track_ids=["x"])

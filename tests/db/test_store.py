@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 
 import pytest
 import sqlalchemy as sa
 
+from db.errors import NotFound
 from db.records import EventRecord
 from db.store import Store
 
@@ -90,23 +92,41 @@ def test_mood_event_without_emotion(store: Store) -> None:
     )
 
 
-def test_extend_event_appends_new_ids_in_order(store: Store) -> None:
+def test_page_event_appends_what_pick_chose_and_returns_its_result(store: Store) -> None:
     user = store.user_id("telegram", "42")
     event_id = record(store, user, track_ids=["a", "b"])
-    store.extend_event(event_id, ["c", "d"])
-    store.extend_event(event_id, ["b", "e"])  # "b" was shown already: not repeated
-    assert store.get_event(event_id).track_ids == ("a", "b", "c", "d", "e")
-    with pytest.raises(LookupError):
-        store.extend_event(event_id + 1000, ["x"])
+    assert store.page_event(event_id, lambda event: (["c", "d"], event.track_ids)) == ("a", "b")
+    store.page_event(event_id, lambda event: (["a"], None))  # a new round may repeat an earlier track
+    assert store.get_event(event_id).track_ids == ("a", "b", "c", "d", "a")
+    with pytest.raises(NotFound):
+        store.page_event(event_id + 1000, lambda event: (["x"], None))
 
 
-def test_concurrent_extends_lose_nothing(store: Store) -> None:
+def test_concurrent_pages_are_disjoint(store: Store) -> None:
+    """Defect 3 at the storage level, on SQLite and PostgreSQL: every pick sees the pages before it, so eight
+    pagers started together (a barrier) never choose the same next track."""
     user = store.user_id("telegram", "42")
     event_id = record(store, user, track_ids=[])
-    batches = [[f"w{worker}-{i}"] for worker in range(4) for i in range(5)]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(lambda ids: store.extend_event(event_id, ids), batches))
-    assert sorted(store.get_event(event_id).track_ids) == sorted(ids[0] for ids in batches)
+    catalog = [f"t{i:02d}" for i in range(40)]
+    start = threading.Barrier(8)
+
+    def next_unseen(event):
+        return [next(t for t in catalog if t not in event.track_ids)], None
+
+    def page(_: int) -> None:
+        start.wait(timeout=30)
+        store.page_event(event_id, next_unseen)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(page, range(8)))
+    assert store.get_event(event_id).track_ids == tuple(catalog[:8])
+
+
+def test_find_user_id_never_creates_a_user(store: Store) -> None:
+    assert store.find_user_id("telegram", "42") is None
+    assert store.find_user_id("telegram", "42") is None
+    created = store.user_id("telegram", "42")
+    assert store.find_user_id("telegram", "42") == created
 
 
 def test_history_is_newest_first_and_limited(store: Store) -> None:

@@ -108,6 +108,7 @@ class FakeDiscord:
         self._interaction_tokens: dict[str, str] = {}
         self._rate_limits: list[RateLimit] = []
         self._ws: web.WebSocketResponse | None = None
+        self._changed = asyncio.Condition()  # notified whenever a request or an IDENTIFY is recorded
         self._seq = 0
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -223,22 +224,32 @@ class FakeDiscord:
     async def wait_request(self, predicate: Callable[[Recorded], bool], *, since: int = 0,
                            timeout: float = 30) -> Recorded:
         """The first request from index ``since`` on that matches; TimeoutError after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for record in self.requests[since:]:
-                if predicate(record):
-                    return record
-            if time.monotonic() > deadline:
-                seen = [f"{r.method} {r.path}" for r in self.requests[since:]]
-                raise TimeoutError(f"no matching request within {timeout}s; saw {seen}")
-            await asyncio.sleep(0.02)
+
+        def find() -> Recorded | None:
+            return next((record for record in self.requests[since:] if predicate(record)), None)
+
+        try:
+            async with self._changed:
+                await asyncio.wait_for(self._changed.wait_for(lambda: find() is not None), timeout)
+        except TimeoutError:
+            seen = [f"{r.method} {r.path}" for r in self.requests[since:]]
+            raise TimeoutError(f"no matching request within {timeout}s; saw {seen}") from None
+        return find()  # type: ignore[return-value]
+
+    async def expect_no_request(self, predicate: Callable[[Recorded], bool], *, since: int, within: float) -> None:
+        """Wait up to ``within`` seconds for a request that must not come (a duplicate); AssertionError if it does."""
+        try:
+            found = await self.wait_request(predicate, since=since, timeout=within)
+        except TimeoutError:
+            return
+        raise AssertionError(f"unexpected {found.method} {found.path} (status {found.status})")
 
     async def wait_identified(self, count: int = 1, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.identifies) < count:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the client did not IDENTIFY within {timeout}s")
-            await asyncio.sleep(0.02)
+        try:
+            async with self._changed:
+                await asyncio.wait_for(self._changed.wait_for(lambda: len(self.identifies) >= count), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"the client did not IDENTIFY within {timeout}s") from None
 
     def interaction_token(self, interaction_id: str) -> str:
         return self._interaction_tokens[interaction_id]
@@ -296,7 +307,9 @@ class FakeDiscord:
         record.status = response.status
         if isinstance(response, web.Response) and response.body is not None and response.status != 204:
             record.response = json.loads(response.body)
-        self.requests.append(record)  # after answering: a waiting test sees the request with its response
+        async with self._changed:  # after answering: a waiting test sees the request with its response
+            self.requests.append(record)
+            self._changed.notify_all()
         return response
 
     def _answer(self, method: str, path: str, body: Any, authorized: bool) -> web.Response:
@@ -379,7 +392,9 @@ class FakeDiscord:
                 if data.get("token") != self.token:
                     await ws.close(code=4004, message=b"Authentication failed.")
                     break
-                self.identifies.append({k: v for k, v in data.items() if k != "token"})
+                async with self._changed:
+                    self.identifies.append({k: v for k, v in data.items() if k != "token"})
+                    self._changed.notify_all()
                 self._ws, self._seq = ws, 1
                 await ws.send_str(json.dumps({"op": 0, "t": "READY", "s": 1, "d": {
                     "v": 10, "user": self.bot_user, "guilds": [], "session_id": secrets.token_hex(16),

@@ -19,6 +19,7 @@ concurrent ``wait_for`` waiters when a test pushes thousands of updates).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -268,6 +269,15 @@ class FakeTelegram:
             await asyncio.wait_for(self._changed.wait_for(find), timeout)
         return find()  # type: ignore[return-value]
 
+    async def expect_no_call(self, method: str, predicate: Callable[[ApiCall], bool] | None = None, *, since: int,
+                             within: float) -> None:
+        """Wait up to ``within`` seconds for a call that must not come (a duplicate); AssertionError if it does."""
+        try:
+            found = await self.wait_for(method, predicate, since=since, timeout=within)
+        except TimeoutError:
+            return
+        raise AssertionError(f"unexpected {found.method} to {found.chat_id}: {found.params}")
+
     async def next_reply(self, chat_id: int, *, timeout: float = 30) -> ApiCall:
         """The next message (sendMessage or sendDocument) to ``chat_id`` not yet handed out by this method.
 
@@ -362,10 +372,8 @@ class FakeTelegram:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]  # confirmed ones go
         if not self._updates and timeout > 0:
             self._new_update.clear()
-            try:
+            with contextlib.suppress(TimeoutError):  # long polling: an empty answer after the wait
                 await asyncio.wait_for(self._new_update.wait(), min(timeout, self.poll_wait))
-            except TimeoutError:
-                pass
         return self._updates[:limit]
 
     async def _m_setMyCommands(self, params: dict) -> bool:

@@ -1,0 +1,74 @@
+"""Helpers shared by the test suites (fixtures live in the conftest.py files): photo encoding, FER faces, log
+capture, a migrated SQLite store, a decompression-bomb PNG."""
+
+from __future__ import annotations
+
+import io
+import logging
+import struct
+import zlib
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+FER_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fer2013"
+
+
+def encode(array_or_image, fmt: str = "JPEG", **params) -> bytes:
+    image = array_or_image if isinstance(array_or_image, Image.Image) else Image.fromarray(np.asarray(array_or_image))
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+def fer_faces(split: str, emotion: str, n: int) -> np.ndarray:
+    """The first ``n`` real FER2013 faces of one class, as (n, 48, 48) uint8."""
+    paths = sorted((FER_ROOT / split / emotion).iterdir())[:n]
+    return np.stack([np.asarray(Image.open(p).convert("L")) for p in paths])
+
+
+class KeepRecords(logging.Handler):
+    """Collects every log record it sees (for module-wide log assertions; caplog sees one test only)."""
+
+    def __init__(self, level: int = logging.DEBUG) -> None:
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def capture_logs(logger_name: str | None = None, level: int = logging.DEBUG):
+    """Every record ``logger_name`` (the root logger by default) sees at ``level`` and above, while inside."""
+    logger, keep = logging.getLogger(logger_name), KeepRecords(level)
+    old_level = logger.level
+    if old_level == logging.NOTSET or old_level > level:
+        logger.setLevel(level)
+    logger.addHandler(keep)
+    try:
+        yield keep.records
+    finally:
+        logger.removeHandler(keep)
+        logger.setLevel(old_level)
+
+
+def migrated_sqlite_store(folder: Path):
+    """A real, migrated SQLite store in ``folder`` (close it when done)."""
+    from db.store import Store
+
+    built = Store(f"sqlite:///{folder / 'moodtunes.sqlite3'}", salt="test-salt")
+    built.upgrade()
+    return built
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A valid PNG header claiming width x height, with a tiny compressed body."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (width + 1) * 64, 9)  # only a few rows: decoding would need far more
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
