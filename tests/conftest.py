@@ -11,9 +11,7 @@ import pytest
 from PIL import Image
 
 from core.settings import Settings
-from tests.helpers import FER_ROOT, encode, fer_faces, migrated_sqlite_store
-
-__all__ = ["FER_ROOT", "fer_faces"]  # still imported from here by tests/training (new code: tests.helpers)
+from tests.helpers import encode, migrated_sqlite_store
 
 
 @pytest.fixture(scope="session")

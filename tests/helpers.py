@@ -14,6 +14,8 @@ import numpy as np
 from PIL import Image
 
 FER_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fer2013"
+# The tiny FER folder of the training tests (tests/training/conftest.py): faces per class in each split.
+TINY_FER_TRAIN_PER_CLASS, TINY_FER_VAL_PER_CLASS = 20, 5
 
 
 def encode(array_or_image, fmt: str = "JPEG", **params) -> bytes:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +69,7 @@ def build_ensemble(members: list[Path], out: Path) -> Path:
 
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two --member runs")
-    configs, summaries = zip(*(_read_member(member) for member in members))
+    configs, summaries = zip(*(_read_member(member) for member in members), strict=True)
     sizes = {config.input_size for config in configs}
     if len(sizes) != 1:
         raise ValueError(f"members must share one input size, got {sorted(sizes)}")
@@ -77,14 +77,15 @@ def build_ensemble(members: list[Path], out: Path) -> Path:
     data = Path(configs[0].data)
     out = Path(out)
     splits = cached_splits(data, size, out / "cache")
-    loaded = [_member_model(summary, config, splits["train"].images) for summary, config in zip(summaries, configs)]
+    loaded = [_member_model(summary, config, splits["train"].images) for summary, config in
+              zip(summaries, configs, strict=True)]
     inputs = keras.Input((size, size, 1), name="face")
     outputs = keras.layers.Average(name="emotion")(
         [keras.Model(member.input, member.output, name=f"member_{i}")(inputs) for i, member in enumerate(loaded)])
     model = keras.Model(inputs, outputs, name="moodtunes_ensemble")
 
     metadata = {
-        "version": f"ensemble{len(loaded)}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
+        "version": f"ensemble{len(loaded)}-{datetime.now(UTC):%Y%m%d%H%M}",
         "architecture": "ensemble of " + ", ".join(config.arch for config in configs),
         "members": list(summaries),
         "classes": list(EMOTIONS),

@@ -84,7 +84,8 @@ def load_fer_csv(csv_path: Path, size: int = 48) -> dict[str, FaceArrays]:
             imgs, labs = buckets.setdefault(split, ([], []))
             imgs.append(pixels)
             labs.append(EMOTIONS.index(emotion))
-    return {s: FaceArrays(np.stack(i), np.asarray(l, dtype=np.int64)) for s, (i, l) in buckets.items()}
+    return {split: FaceArrays(np.stack(faces), np.asarray(labels, dtype=np.int64))
+            for split, (faces, labels) in buckets.items()}
 
 
 def load_splits(data: Path, size: int = 48) -> dict[str, FaceArrays]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ PREPROCESSING = ("face crop aligned by the eyes, greyscale, resized to input_siz
 def provenance() -> dict:
     """Where and when a servable model was made, for its metadata."""
     return {"training_machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "created": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def export_tflite(keras_model, path: Path) -> None:
@@ -114,7 +114,7 @@ def finalize(model, config, run: dict, splits: dict, history_csv: Path) -> Path:
     folder = out / MODEL_FOLDER
     parts = run["parts"]
     metadata = {
-        "version": f"{config.arch}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
+        "version": f"{config.arch}-{datetime.now(UTC):%Y%m%d%H%M}",
         "architecture": config.arch,
         "classes": list(EMOTIONS),
         "input_size": config.input_size,

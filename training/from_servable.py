@@ -83,7 +83,7 @@ def recover_keras_model(model_dir: Path, train_images: np.ndarray, build, seed: 
             f"architecture {len(weighted)} (with {len(norms)} batch norms); cannot map the weights")
 
     # 1. Kernels in. The batch norms are set in step 2, each before any later layer is probed.
-    for i, (layer, (_, kernel, bias)) in enumerate(zip(weighted, folded)):
+    for i, (layer, (_, kernel, bias)) in enumerate(zip(weighted, folded, strict=True)):
         if tuple(layer.kernel.shape) != kernel.shape:
             raise ValueError(f"{model_dir}: layer {layer.name} expects {tuple(layer.kernel.shape)}, got {kernel.shape}")
         if i == 0 and rescale is not None:
@@ -97,7 +97,7 @@ def recover_keras_model(model_dir: Path, train_images: np.ndarray, build, seed: 
     # earlier norms on batch statistics), as the original moving averages were. Inference stays unchanged.
     pick = np.random.default_rng(seed).permutation(len(train_images))[:CALIBRATION_FACES]
     calibration_images = train_images[pick, ..., None].astype("float32")
-    for k, (norm, (_, _, bias)) in enumerate(zip(norms, folded)):
+    for k, (norm, (_, _, bias)) in enumerate(zip(norms, folded[:-1], strict=True)):  # the softmax layer has no norm
         probe = keras.Model(model.input, weighted[k].output)
         frozen = [n.get_weights() for n in norms[:k]]
         means, variances = [], []
@@ -106,7 +106,7 @@ def recover_keras_model(model_dir: Path, train_images: np.ndarray, build, seed: 
             axes = tuple(range(z.ndim - 1))
             means.append(z.mean(axis=axes))
             variances.append(z.var(axis=axes))
-        for n, weights in zip(norms[:k], frozen):  # a training-mode call moves earlier norms' averages
+        for n, weights in zip(norms[:k], frozen, strict=True):  # a training-mode call moves earlier norms' averages
             n.set_weights(weights)
         mean, var = np.mean(means, axis=0).astype("float32"), np.mean(variances, axis=0).astype("float32")
         norm.set_weights([np.sqrt(var + norm.epsilon), mean + bias, mean, var])

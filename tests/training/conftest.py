@@ -9,9 +9,7 @@ import keras
 import pytest
 
 from core.emotions import EMOTIONS
-from tests.conftest import FER_ROOT
-
-TRAIN_PER_CLASS, VAL_PER_CLASS = 20, 5
+from tests.helpers import FER_ROOT, TINY_FER_TRAIN_PER_CLASS, TINY_FER_VAL_PER_CLASS
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +18,7 @@ def tiny_fer(tmp_path_factory):
     FER+ votes."""
     root = tmp_path_factory.mktemp("fer2013")
     copied = set()
-    for split, n in (("train", TRAIN_PER_CLASS), ("val", VAL_PER_CLASS)):
+    for split, n in (("train", TINY_FER_TRAIN_PER_CLASS), ("val", TINY_FER_VAL_PER_CLASS)):
         for emotion in EMOTIONS:
             (root / split / emotion).mkdir(parents=True)
             for path in sorted((FER_ROOT / split / emotion).iterdir())[:n]:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.emotions import EMOTIONS
-from tests.conftest import FER_ROOT
+from tests.helpers import FER_ROOT
 from training.fer_data import load_face_folder
 from training.models import _imagenet
 from training.train_emotion import ARCHITECTURES, build_model, default_config, uses_mixed_precision, warmup_cosine
@@ -66,7 +66,8 @@ def test_builds_softmax_and_trains_one_step(arch, fer_folder, restore_policy):
     loss, _ = model.train_on_batch(x, y)
     assert np.isfinite(loss)
     # Every trainable variable moved, from the base's first conv to the softmax: gradients reach everything.
-    unchanged = [v.path for v, old in zip(model.trainable_variables, before) if np.array_equal(v.numpy(), old)]
+    unchanged = [v.path for v, old in zip(model.trainable_variables, before, strict=True)
+                 if np.array_equal(v.numpy(), old)]
     assert not unchanged
 
 

@@ -11,8 +11,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from core.emotion import EmotionModel
 from core.settings import DEFAULT_MODEL_DIR
-from tests.conftest import fer_faces
-from tests.training.conftest import VAL_PER_CLASS
+from tests.helpers import TINY_FER_VAL_PER_CLASS, fer_faces
 from training.train_emotion import TrainConfig, train
 
 runner = CliRunner()
@@ -52,7 +51,7 @@ def test_ensemble_serves_the_mean_of_its_members(two_runs, tmp_path):
     member_meta = [json.loads((run / "model" / "metadata.json").read_text()) for run in two_runs]
     assert [m["run"] for m in metadata["members"]] == [str(run) for run in two_runs]
     assert metadata["parameters"] == sum(m["parameters"] for m in member_meta)
-    assert metadata["val"]["n"] == 7 * VAL_PER_CLASS
+    assert metadata["val"]["n"] == 7 * TINY_FER_VAL_PER_CLASS
     assert metadata["preprocessing"] == member_meta[0]["preprocessing"]
     assert (out / "confusion_val.png").is_file()
 

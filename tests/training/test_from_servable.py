@@ -12,7 +12,7 @@ from cli.main import app
 from core.emotion import EmotionModel
 from core.emotions import EMOTIONS
 from core.settings import DEFAULT_MODEL_DIR
-from tests.conftest import fer_faces
+from tests.helpers import fer_faces
 from training.from_servable import folded_weights, is_servable_folder, recover_keras_model
 from training.train_emotion import TrainConfig, build_model
 
@@ -66,7 +66,8 @@ def test_recovered_model_trains_from_where_the_shipped_model_stopped(recovered, 
 def test_init_from_the_shipped_model_folder_trains(tiny_fer, tmp_path, restore_policy):
     out = tmp_path / "ft"
     result = runner.invoke(app, ["train", "emotion", "--data", str(tiny_fer), "--arch", "default", "--epochs", "1",
-                                 "--batch-size", "35", "--learning-rate", "1e-4", "--init-from", str(DEFAULT_MODEL_DIR), "--out", str(out),
+                                 "--batch-size", "35", "--learning-rate", "1e-4", "--init-from", str(DEFAULT_MODEL_DIR),
+                                 "--out", str(out),
                                  "--no-mixed-precision"])
     assert result.exit_code == 0, result.output
     assert f"starting from the weights of {DEFAULT_MODEL_DIR}" in result.output
@@ -83,4 +84,5 @@ def test_init_from_refuses_what_it_cannot_read(tiny_fer, tmp_path, restore_polic
     result = runner.invoke(app, ["train", "emotion", "--data", str(tiny_fer), "--epochs", "1",
                                  "--init-from", str(not_a_model), "--out", str(tmp_path / "run")])
     assert result.exit_code == 1
-    assert f"--init-from {not_a_model}: expected a training run folder (with run.json) or a model folder" in result.stderr
+    expected = f"--init-from {not_a_model}: expected a training run folder (with run.json) or a model folder"
+    assert expected in result.stderr

@@ -14,8 +14,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from core.emotion import EmotionModel, file_sha256
 from core.emotions import EMOTIONS
-from tests.conftest import fer_faces
-from tests.training.conftest import VAL_PER_CLASS
+from tests.helpers import TINY_FER_VAL_PER_CLASS, fer_faces
 from training import train_emotion
 from training.fer_data import load_splits
 from training.train_emotion import LATEST_WEIGHTS, TrainConfig, compiled_model, default_config, train
@@ -96,7 +95,7 @@ def test_resumed_from_committed_state_equals_an_uninterrupted_run(tiny_fer, tmp_
     assert metadata["epochs_trained"] == 2 and metadata["training_seconds"] == run["train_seconds"]
     assert metadata["training_parts"][0]["machine"]["cpu"] and metadata["training_parts"][0]["precision"] == "float32"
     assert metadata["sha256"] == file_sha256(folder / "model.tflite")
-    assert metadata["val"]["n"] == 7 * VAL_PER_CLASS and metadata["val_ferplus_majority"]["n"] > 0
+    assert metadata["val"]["n"] == 7 * TINY_FER_VAL_PER_CLASS and metadata["val_ferplus_majority"]["n"] > 0
     np.testing.assert_allclose(served.predict_proba(fer_faces("val", "happy", 4)).sum(axis=1), 1.0, atol=1e-5)
     for plot in ("training_curves.png", "confusion_val.png"):
         with Image.open(tmp_path / "parts" / plot) as image:
@@ -159,5 +158,6 @@ def test_precision_follows_the_cpu_unless_told(monkeypatch, native):
 
 
 def test_native_bf16_reads_this_cpus_flags():
-    flags = open("/proc/cpuinfo").read().split()
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = cpuinfo.read().split()
     assert train_emotion.native_bf16() == ("amx_bf16" in flags or "avx512_bf16" in flags)
