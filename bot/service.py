@@ -143,21 +143,26 @@ class ChatService:
             return self.reject_photo(exc)
         if not result.faces:
             return Answer("no_face", messages.NO_FACE, offer_moods=True)
-        prediction = result.primary.prediction
+        prediction, group = result.primary.prediction, result.group
         event_id = None
         if user_id is not None:
             try:
+                # The group's vector (one face: that face's) is what "More" and strategy switches go on from.
                 event_id = self.store.record_event(
-                    user_id, source="photo", emotion=prediction.emotion, probabilities=prediction.as_dict(),
+                    user_id, source="photo", emotion=prediction.emotion, probabilities=group.as_dict(),
                     mood=result.mood, strategy=strategy, model_version=self.pipeline.model_version,
                     faces=len(result.faces), track_ids=[t.id for t in result.tracks])
             except SQLAlchemyError as exc:
                 log.error("could not store a %s recommendation event: %s", platform, exc)
-        lines = [f"{messages.EMOJI[prediction.emotion]} You look {prediction.emotion} "
-                 f"({prediction.confidence:.0%} sure)."]
-        if len(result.faces) > 1:
-            others = ", ".join(f.prediction.emotion for f in result.faces[1:])
-            lines.append(f"I found {len(result.faces)} faces and used the largest one (the others look: {others}).")
+        if len(result.faces) == 1:
+            lines = [f"{messages.EMOJI[prediction.emotion]} You look {prediction.emotion} "
+                     f"({prediction.confidence:.0%} sure)."]
+        else:
+            lines = [f"{messages.EMOJI[group.emotion]} {len(result.faces)} faces: {group.summary} → {result.mood}",
+                     "Largest first: " + ", ".join(f"{f.prediction.emotion} ({f.prediction.confidence:.0%})"
+                                                   for f in result.faces) + "."]
+            if group.faces_used < len(result.faces):
+                lines[-1] += f" The {len(result.faces) - group.faces_used} small ones in the background don't count."
         lines.append(f"Mood: {result.mood} · {STRATEGY_LABEL[strategy]}")
         lines += ["", format_tracks(result.tracks)]
         if event_id is None:
@@ -165,7 +170,7 @@ class ChatService:
         return Answer("tracks", "\n".join(lines), title=lines[0], event_id=event_id, tracks=result.tracks,
                       strategy=strategy,
                       extra={"emotion": prediction.emotion, "confidence": prediction.confidence,
-                             "mood": result.mood, "faces": len(result.faces)})
+                             "mood": result.mood, "faces": len(result.faces), "faces_used": group.faces_used})
 
     # --- moods ---------------------------------------------------------------------------------------------
     def handle_mood(self, platform: str, user: str, mood: str | None) -> Answer:
