@@ -149,3 +149,30 @@ def matches(found_boxes, true_boxes) -> tuple[int, int]:
         else:
             extra += 1
     return len(hit), extra
+
+
+def write_evaluation_canvases(out: Path, split: str, per_class: int, seed: int = 0) -> int:
+    """FER faces of ``split`` pasted one per photo (640x480, face 150-300 px: a selfie's framing) into face-free
+    photos, as ``out/<emotion>/<name>.jpg`` for ``moodtunes evaluate --detect``. Returns how many were written.
+    The output is derived from FER2013 row by row: keep it outside the repository."""
+    rng = np.random.default_rng(seed)
+    written = 0
+    for path in fer_paths(split, per_class, seed):
+        face = np.asarray(Image.open(path).convert("L"))
+        photo = fer_canvas([face], rng, size=(640, 480), face_side=(150, 300))
+        folder = out / path.parent.name
+        folder.mkdir(parents=True, exist_ok=True)
+        photo.image.save(folder / f"{path.stem}.jpg", quality=92)
+        written += 1
+    return written
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write FER faces pasted into photos for `evaluate --detect`.")
+    parser.add_argument("out", type=Path, help="output folder (outside the repository)")
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--per-class", type=int, default=100)
+    args = parser.parse_args()
+    print(f"{write_evaluation_canvases(args.out, args.split, args.per_class)} photos written to {args.out}")

@@ -149,7 +149,7 @@ class ChatService:
             try:
                 # The group's vector (one face: that face's) is what "More" and strategy switches go on from.
                 event_id = self.store.record_event(
-                    user_id, source="photo", emotion=prediction.emotion, probabilities=group.as_dict(),
+                    user_id, source="photo", emotion=group.emotion, probabilities=group.as_dict(),
                     mood=result.mood, strategy=strategy, model_version=self.pipeline.model_version,
                     faces=len(result.faces), track_ids=[t.id for t in result.tracks])
             except SQLAlchemyError as exc:
@@ -161,8 +161,10 @@ class ChatService:
             lines = [f"{messages.EMOJI[group.emotion]} {len(result.faces)} faces: {group.summary} → {result.mood}",
                      "Largest first: " + ", ".join(f"{f.prediction.emotion} ({f.prediction.confidence:.0%})"
                                                    for f in result.faces) + "."]
-            if group.faces_used < len(result.faces):
-                lines[-1] += f" The {len(result.faces) - group.faces_used} small ones in the background don't count."
+            left_out = len(result.faces) - group.faces_used
+            if left_out:
+                lines[-1] += (" 1 small face in the background doesn't count." if left_out == 1 else
+                              f" {left_out} small faces in the background don't count.")
         lines.append(f"Mood: {result.mood} · {STRATEGY_LABEL[strategy]}")
         lines += ["", format_tracks(result.tracks)]
         if event_id is None:
