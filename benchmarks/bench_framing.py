@@ -104,7 +104,8 @@ def main() -> None:
         hits, tilted_hits = detected(upright), detected(tilted)
         fit, held_out = hits[: len(hits) // 2], hits[len(hits) // 2:]
         terms = np.array([frame_terms(found, square) for *_, square, _, found in fit])
-        frame = FaceFrame(side=round(float(np.median(terms[:, 0])), 2), below_eyes=round(float(np.median(terms[:, 1])), 2))
+        frame = FaceFrame(side=round(float(np.median(terms[:, 0])), 2),
+                          below_eyes=round(float(np.median(terms[:, 1])), 2))
         by_box = np.median([box_terms(found, square) for *_, square, _, found in fit], axis=0)
         # FER's own faces lean a little: below this |eye angle| a face is left as FER would have it.
         own_tilt = float(np.percentile([abs(eye_geometry(found)[2]) for *_, found in fit], 90))

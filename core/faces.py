@@ -1,9 +1,10 @@
 """Face detection, eye alignment and crops framed like FER2013's faces.
 
 Two detectors, one rule (measured in benchmarks/bench_faces.py, explained in docs/faces.md): BlazeFace's
-short-range model looks at the whole photo first (about a millisecond); one clear face that fills a good part of
-it is a selfie or a portrait, and that is the answer. Anything else (no face, several, a small or doubtful one)
-goes to MTCNN, which finds small and group faces BlazeFace misses; BlazeFace's confident faces are kept too.
+short-range model looks at the whole photo first, scaled down to its 128-px input; one clear face that fills a
+good part of it is a selfie or a portrait, and that is the answer. Anything else (no face, several, a small or
+doubtful one) goes to MTCNN on the photo scaled down to ``max_side``, which finds the small and group faces
+BlazeFace misses; BlazeFace's sure faces are kept too.
 """
 
 from __future__ import annotations
@@ -106,14 +107,14 @@ def letterbox(image: Image.Image, side: int) -> Image.Image:
 
 
 class BlazeFaceFinder:
-    """BlazeFace short range over the whole image."""
+    """BlazeFace short range over the whole image (any size: it is letterboxed to the model's 128 px)."""
 
     def __init__(self, model_dir: Path = FACE_MODEL_DIR) -> None:
         self._model = BlazeFace(SHORT_RANGE, model_dir)
 
-    def find(self, small: Image.Image) -> list[Found]:
-        found = self._model.detect(letterbox(small, SHORT_RANGE.input_size))
-        unit = max(small.size)  # fractions of the longer side -> pixels
+    def find(self, image: Image.Image) -> list[Found]:
+        found = self._model.detect(letterbox(image, SHORT_RANGE.input_size))
+        unit = max(image.size)  # fractions of the longer side -> pixels
         return [Found(box * unit, (points[RIGHT_EYE] * unit, points[LEFT_EYE] * unit), float(score), "blazeface")
                 for box, points, score in zip(found.boxes, found.keypoints, found.scores)]
 
@@ -139,7 +140,8 @@ class MtcnnFinder:
         for face in found:
             x, y, w, h = face["box"]
             if float(face["confidence"]) >= MTCNN_MIN_CONFIDENCE and w > 1 and h > 1:
-                eyes = (np.asarray(face["keypoints"]["left_eye"], float), np.asarray(face["keypoints"]["right_eye"], float))
+                points = face["keypoints"]
+                eyes = (np.asarray(points["left_eye"], float), np.asarray(points["right_eye"], float))
                 faces.append(Found(np.array([x, y, x + w, y + h], float), eyes, float(face["confidence"]), "mtcnn"))
         return faces
 
@@ -156,28 +158,28 @@ class FaceDetector:
         self.min_face_size = min_face_size
         self.crop_size = crop_size
 
-    def find(self, small: Image.Image) -> list[Found]:
-        """Raw detections in an already downscaled image."""
-        quick = self._blazeface.find(small) if self._blazeface else []
+    def find(self, image: Image.Image) -> list[Found]:
+        """Raw detections, in the image's pixels."""
+        # BlazeFace letterboxes the photo straight to its 128-px input: a selfie never pays for the 480-px copy.
+        quick = self._blazeface.find(image) if self._blazeface else []
         if self._mtcnn is None:
             return quick
         if len(quick) == 1 and quick[0].score >= SELFIE_SCORE and \
-                quick[0].box[2] - quick[0].box[0] >= SELFIE_FACE * max(small.size):
+                quick[0].box[2] - quick[0].box[0] >= SELFIE_FACE * max(image.size):
             return quick
-        found = self._mtcnn.find(small)
+        scale = min(1.0, self.max_side / max(image.size))
+        small = image if scale == 1.0 else image.resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR,
+            reducing_gap=2.0)
+        found = [f.scaled(1 / scale) for f in self._mtcnn.find(small)]
         # BlazeFace's sure faces that MTCNN missed (it misses some large, tilted or dark ones) join in.
         boxes = np.array([f.box for f in found]).reshape(-1, 4)
         return found + [f for f in quick if f.score >= SELFIE_SCORE and not (box_iou(f.box, boxes) > 0.3).any()]
 
     def detect(self, image: Image.Image) -> list[FaceCrop]:
         """All faces in an RGB image, largest first. No face: an empty list."""
-        scale = min(1.0, self.max_side / max(image.size))
-        small = image if scale == 1.0 else image.resize(
-            (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR,
-            reducing_gap=2.0)
         faces: list[FaceCrop] = []
-        for found in self.find(small):
-            found = found.scaled(1 / scale)
+        for found in self.find(image):
             x1, y1 = max(0.0, found.box[0]), max(0.0, found.box[1])
             w, h = min(float(image.width), found.box[2]) - x1, min(float(image.height), found.box[3]) - y1
             centre, side, angle = fer_frame(found.eyes, FRAMES[found.detector])

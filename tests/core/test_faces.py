@@ -46,18 +46,13 @@ def test_group_photo_reports_every_face_largest_first(pipeline, astronaut_image)
     assert faces[0].box[0] < 500 < faces[1].box[0]
 
 
-def _small(image: Image.Image, max_side: int = 480) -> Image.Image:
-    scale = min(1.0, max_side / max(image.size))
-    return image.resize((round(image.width * scale), round(image.height * scale)))
-
-
 def test_a_selfie_is_answered_by_blazeface_and_a_group_by_mtcnn(pipeline, astronaut_image):
-    selfie = pipeline.detector.find(_small(astronaut_image.resize((1280, 1280))))
+    selfie = pipeline.detector.find(astronaut_image.resize((1280, 1280)))
     assert [f.detector for f in selfie] == ["blazeface"]
     group = Image.new("RGB", (1280, 720), (200, 200, 200))
     for x, y, side in ((0, 100, 512), (540, 60, 360), (920, 200, 260), (600, 460, 200)):
         group.paste(astronaut_image.resize((side, side)), (x, y))
-    found = pipeline.detector.find(_small(group))
+    found = pipeline.detector.find(group)
     assert len(found) == 4 and "mtcnn" in {f.detector for f in found}
 
 
