@@ -182,6 +182,8 @@ class FaceDetector:
         for found in self.find(image):
             x1, y1 = max(0.0, found.box[0]), max(0.0, found.box[1])
             w, h = min(float(image.width), found.box[2]) - x1, min(float(image.height), found.box[3]) - y1
+            if w <= 1 or h <= 1:  # a box off the photo (in BlazeFace's letterbox padding)
+                continue
             centre, side, angle = fer_frame(found.eyes, FRAMES[found.detector])
             pixels = aligned_crop(image, centre, side, angle, self.crop_size)
             faces.append(FaceCrop((round(x1), round(y1), round(w), round(h)), found.score, pixels))
