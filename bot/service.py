@@ -229,16 +229,23 @@ class ChatService:
             return self.reject_photo(exc)
         if not result.faces:
             return Answer(AnswerKind.NO_FACE, messages.NO_FACE, offer_moods=True)
-        prediction = result.primary.prediction
-        lead = [f"{messages.EMOJI[prediction.emotion]} You look {prediction.emotion} "
-                f"({prediction.confidence:.0%} sure)."]
-        if len(result.faces) > 1:
-            others = ", ".join(f.prediction.emotion for f in result.faces[1:])
-            lead.append(f"I found {len(result.faces)} faces and used the largest one (the others look: {others}).")
+        prediction, group = result.primary.prediction, result.group
+        if len(result.faces) == 1:
+            lead = [f"{messages.EMOJI[prediction.emotion]} You look {prediction.emotion} "
+                    f"({prediction.confidence:.0%} sure)."]
+        else:
+            lead = [f"{messages.EMOJI[group.emotion]} {len(result.faces)} faces: {group.summary} → {result.mood}",
+                    "Largest first: " + ", ".join(f"{f.prediction.emotion} ({f.prediction.confidence:.0%})"
+                                                  for f in result.faces) + "."]
+            left_out = len(result.faces) - group.faces_used
+            if left_out:
+                lead[-1] += (" 1 small face in the background doesn't count." if left_out == 1 else
+                             f" {left_out} small faces in the background don't count.")
         if not result.tracks:
             return self._all_disliked(result.mood, tuple(lead))
-        event_id = self._record(user_id, source="photo", emotion=prediction.emotion,
-                                probabilities=prediction.as_dict(), mood=result.mood, strategy=strategy,
+        # The group's vector (one face: that face's) is what "More" and strategy switches go on from.
+        event_id = self._record(user_id, source="photo", emotion=group.emotion,
+                                probabilities=group.as_dict(), mood=result.mood, strategy=strategy,
                                 faces=len(result.faces), track_ids=[t.id for t in result.tracks])
         recommendation = Recommendation(result.mood, result.tracks, result.exhausted)
         return self._tracks_answer(f"Mood: {result.mood} · {STRATEGY_LABEL[strategy]}", recommendation, event_id,

@@ -73,6 +73,8 @@ def recommend(
     p = result.primary.prediction
     typer.echo(f"Emotion: {p.emotion} ({p.confidence:.0%})" + (f" — largest of {len(result.faces)} faces"
                                                                 if len(result.faces) > 1 else ""))
+    if len(result.faces) > 1:
+        typer.echo(f"Group: {result.group.faces_used} faces, {result.group.summary} → {result.mood}")
     typer.echo(f"Mood: {result.mood} · {STRATEGY_LABEL[result.strategy]}\n")
     typer.echo(format_tracks(result.tracks))
 

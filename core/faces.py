@@ -1,17 +1,40 @@
-"""Face detection (MTCNN, weights ship inside the mtcnn wheel), eye alignment and FER-style crops."""
+"""Face detection, eye alignment and crops framed like FER2013's faces.
+
+Two detectors, one rule (measured in benchmarks/bench_faces.py, explained in docs/faces.md): BlazeFace's
+short-range model looks at the whole photo first, scaled down to its 128-px input; one clear face that fills a
+good part of it is a selfie or a portrait, and that is the answer. Anything else (no face, several, a small or
+doubtful one) goes to MTCNN on the photo scaled down to ``max_side``, which finds the small and group faces
+BlazeFace misses; BlazeFace's sure faces are kept too.
+"""
 
 from __future__ import annotations
 
 import math
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
-# Square crop side = largest box side * (1 + CROP_MARGIN); FER2013 faces are framed about this tightly.
-CROP_MARGIN = 0.15
-MIN_CONFIDENCE = 0.90
+from core.blazeface import FACE_MODEL_DIR, LEFT_EYE, RIGHT_EYE, SHORT_RANGE, BlazeFace, box_iou
+
+SELFIE_FACE = 0.15  # a lone BlazeFace face at least this fraction of the photo's longer side wide ...
+SELFIE_SCORE = 0.85  # ... and at least this sure is taken without asking MTCNN
+MTCNN_MIN_CONFIDENCE = 0.90
+
+
+@dataclass(frozen=True)
+class FaceFrame:
+    """Where FER2013's 48 x 48 frame sits around a face, in units of the distance between the eyes: the
+    square's side, and how far its centre lies below the eyes' midpoint (along the face's own vertical).
+    Fitted per detector (their eye points differ) by benchmarks/bench_framing.py; see docs/faces.md."""
+
+    side: float
+    below_eyes: float
+
+
+FRAMES = {"blazeface": FaceFrame(side=2.83, below_eyes=0.32), "mtcnn": FaceFrame(side=2.68, below_eyes=0.32)}
 
 
 @dataclass(frozen=True)
@@ -20,65 +43,149 @@ class FaceCrop:
 
     box: tuple[int, int, int, int]
     confidence: float
-    pixels: np.ndarray  # (size, size) uint8 greyscale, eyes level
+    pixels: np.ndarray  # (size, size) uint8 greyscale, eyes level, histogram-equalised like FER2013's JPEGs
 
     @property
     def area(self) -> int:
         return self.box[2] * self.box[3]
 
 
-def aligned_crop(image: Image.Image, center: tuple[float, float], side: float, angle: float, size: int) -> np.ndarray:
-    """Cut a ``side``-pixel square around ``center``, rotated by ``angle`` (radians) so the eyes are level,
-    and return it as ``size`` x ``size`` greyscale."""
-    cos, sin = math.cos(angle), math.sin(angle)
-    n = max(size, int(round(side)))
-    cx, cy = center
-    # Output pixel (u, v) samples source point center + R(angle) @ ((u, v) - n/2).
-    coefficients = (cos, -sin, cx - cos * n / 2 + sin * n / 2, sin, cos, cy - sin * n / 2 - cos * n / 2)
-    crop = image.transform((n, n), Image.Transform.AFFINE, coefficients, resample=Image.Resampling.BILINEAR)
-    grey = crop.convert("L")
+@dataclass(frozen=True)
+class Found:
+    """A raw detection in some image's pixels: box (x1, y1, x2, y2), the eye on the image's left and the one on
+    its right, score, and which detector found it."""
+
+    box: np.ndarray
+    eyes: tuple[np.ndarray, np.ndarray]
+    score: float
+    detector: str
+
+    def scaled(self, factor: float) -> Found:
+        return Found(self.box * factor, (self.eyes[0] * factor, self.eyes[1] * factor), self.score, self.detector)
+
+
+def fer_frame(eyes: tuple[np.ndarray, np.ndarray], frame: FaceFrame) -> tuple[tuple[float, float], float, float]:
+    """The FER-style square for a face: (centre, side, angle in radians that levels the eyes)."""
+    dx, dy = eyes[1] - eyes[0]
+    distance = max(math.hypot(dx, dy), 1e-6)
+    angle = math.atan2(dy, dx)
+    down = np.array([-math.sin(angle), math.cos(angle)])  # the face's own "down", perpendicular to the eye line
+    centre = (eyes[0] + eyes[1]) / 2 + down * frame.below_eyes * distance
+    return (float(centre[0]), float(centre[1])), frame.side * distance, angle
+
+
+def aligned_crop(image: Image.Image, centre: tuple[float, float], side: float, angle: float, size: int) -> np.ndarray:
+    """Cut a ``side``-pixel square around ``centre``, rotated by ``angle`` (radians) so the eyes are level,
+    as ``size`` x ``size`` greyscale, histogram-equalised (FER2013's JPEGs have flat histograms)."""
+    # Cut the region first and shrink it by a whole factor (a box filter): the rotation then samples at most
+    # about 2 x size pixels a side, so it is cheap and does not alias however big the face is.
+    reach = side * 0.75  # more than half the rotated square's diagonal (side * sqrt(2) / 2)
+    left, top = round(centre[0] - reach), round(centre[1] - reach)
+    region = image.crop((left, top, round(centre[0] + reach), round(centre[1] + reach))).convert("L")
+    factor = max(1, int(side // (2 * size)))
+    if factor > 1:
+        region = region.reduce(factor)
+    cx, cy = (centre[0] - left) / factor, (centre[1] - top) / factor
+    n = max(size, int(round(side / factor)))
+    step = side / factor / n
+    cos, sin = math.cos(angle) * step, math.sin(angle) * step
+    # Output pixel (u, v) samples centre + R(angle) @ ((u, v) - n/2) * step.
+    coefficients = (cos, -sin, cx - (cos - sin) * n / 2, sin, cos, cy - (sin + cos) * n / 2)
+    crop = region.transform((n, n), Image.Transform.AFFINE, coefficients, resample=Image.Resampling.BILINEAR)
     if n != size:
-        grey = grey.resize((size, size), Image.Resampling.BOX)
-    return np.asarray(grey, dtype=np.uint8)
+        crop = crop.resize((size, size), Image.Resampling.BOX)
+    return np.asarray(ImageOps.equalize(crop), dtype=np.uint8)
 
 
-class FaceDetector:
-    """MTCNN face detector. Build once; safe to call from several threads (calls take turns)."""
+def letterbox(image: Image.Image, side: int) -> Image.Image:
+    """``image`` scaled so its longer side is ``side``, in the top-left corner of a black square."""
+    scale = side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    square = Image.new("RGB", (side, side))
+    square.paste(image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0), (0, 0))
+    return square
 
-    def __init__(self, *, max_side: int = 480, min_face_size: int = 20, crop_size: int = 48) -> None:
+
+class BlazeFaceFinder:
+    """BlazeFace short range over the whole image (any size: it is letterboxed to the model's 128 px)."""
+
+    def __init__(self, model_dir: Path = FACE_MODEL_DIR) -> None:
+        self._model = BlazeFace(SHORT_RANGE, model_dir)
+
+    def find(self, image: Image.Image) -> list[Found]:
+        found = self._model.detect(letterbox(image, SHORT_RANGE.input_size))
+        unit = max(image.size)  # fractions of the longer side -> pixels
+        return [Found(box * unit, (points[RIGHT_EYE] * unit, points[LEFT_EYE] * unit), float(score), "blazeface")
+                for box, points, score in zip(found.boxes, found.keypoints, found.scores, strict=True)]
+
+
+class MtcnnFinder:
+    """MTCNN (weights inside the mtcnn wheel), its three Keras nets compiled once."""
+
+    def __init__(self, min_face_size: int) -> None:
         import tensorflow as tf
         from mtcnn import MTCNN
 
         self._mtcnn = MTCNN(stages="face_and_landmarks_detection", device="CPU:0")
-        # mtcnn calls its three Keras nets eagerly, once per pyramid scale; compiled graphs are ~2.5x faster.
+        # mtcnn calls its nets eagerly, once per pyramid scale; compiled graphs are ~2.5x faster.
         for stage in self._mtcnn.stages:
             stage._model = tf.function(stage._model, reduce_retracing=True)
+        self.min_face_size = min_face_size
+        self._lock = threading.Lock()
+
+    def find(self, small: Image.Image) -> list[Found]:
+        with self._lock:
+            found = self._mtcnn.detect_faces(np.asarray(small), min_face_size=self.min_face_size)
+        faces = []
+        for face in found:
+            x, y, w, h = face["box"]
+            if float(face["confidence"]) >= MTCNN_MIN_CONFIDENCE and w > 1 and h > 1:
+                points = face["keypoints"]
+                eyes = (np.asarray(points["left_eye"], float), np.asarray(points["right_eye"], float))
+                faces.append(Found(np.array([x, y, x + w, y + h], float), eyes, float(face["confidence"]), "mtcnn"))
+        return faces
+
+
+class FaceDetector:
+    """BlazeFace for selfies, MTCNN for the rest (see the module doc). Build once; safe to call from several
+    threads (each model's calls take turns). ``blazeface``/``mtcnn`` off: that detector alone (benchmarks)."""
+
+    def __init__(self, *, max_side: int = 480, min_face_size: int = 20, crop_size: int = 48,
+                 model_dir: Path = FACE_MODEL_DIR, blazeface: bool = True, mtcnn: bool = True) -> None:
+        self._blazeface = BlazeFaceFinder(model_dir) if blazeface else None
+        self._mtcnn = MtcnnFinder(min_face_size) if mtcnn else None
         self.max_side = max_side
         self.min_face_size = min_face_size
         self.crop_size = crop_size
-        self._lock = threading.Lock()
+
+    def find(self, image: Image.Image) -> list[Found]:
+        """Raw detections, in the image's pixels."""
+        # BlazeFace letterboxes the photo straight to its 128-px input: a selfie never pays for the 480-px copy.
+        quick = self._blazeface.find(image) if self._blazeface else []
+        if self._mtcnn is None:
+            return quick
+        if len(quick) == 1 and quick[0].score >= SELFIE_SCORE and \
+                quick[0].box[2] - quick[0].box[0] >= SELFIE_FACE * max(image.size):
+            return quick
+        scale = min(1.0, self.max_side / max(image.size))
+        small = image if scale == 1.0 else image.resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR,
+            reducing_gap=2.0)
+        found = [f.scaled(1 / scale) for f in self._mtcnn.find(small)]
+        # BlazeFace's sure faces that MTCNN missed (it misses some large, tilted or dark ones) join in.
+        boxes = np.array([f.box for f in found]).reshape(-1, 4)
+        return found + [f for f in quick if f.score >= SELFIE_SCORE and not (box_iou(f.box, boxes) > 0.3).any()]
 
     def detect(self, image: Image.Image) -> list[FaceCrop]:
         """All faces in an RGB image, largest first. No face: an empty list."""
-        scale = min(1.0, self.max_side / max(image.size))
-        small = image if scale == 1.0 else image.resize(
-            (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR
-        )
-        with self._lock:
-            found = self._mtcnn.detect_faces(np.asarray(small), min_face_size=self.min_face_size)
         faces: list[FaceCrop] = []
-        for face in found:
-            if float(face["confidence"]) < MIN_CONFIDENCE:
+        for found in self.find(image):
+            x1, y1 = max(0.0, found.box[0]), max(0.0, found.box[1])
+            w, h = min(float(image.width), found.box[2]) - x1, min(float(image.height), found.box[3]) - y1
+            if w <= 1 or h <= 1:  # a box off the photo (in BlazeFace's letterbox padding)
                 continue
-            x, y, w, h = (v / scale for v in face["box"])
-            if w <= 1 or h <= 1:
-                continue
-            left_eye = np.asarray(face["keypoints"]["left_eye"], dtype=float) / scale
-            right_eye = np.asarray(face["keypoints"]["right_eye"], dtype=float) / scale
-            dx, dy = right_eye - left_eye
-            angle = math.atan2(dy, dx)
-            side = max(w, h) * (1 + CROP_MARGIN)
-            pixels = aligned_crop(image, (x + w / 2, y + h / 2), side, angle, self.crop_size)
-            faces.append(FaceCrop((round(x), round(y), round(w), round(h)), float(face["confidence"]), pixels))
+            centre, side, angle = fer_frame(found.eyes, FRAMES[found.detector])
+            pixels = aligned_crop(image, centre, side, angle, self.crop_size)
+            faces.append(FaceCrop((round(x1), round(y1), round(w), round(h)), found.score, pixels))
         faces.sort(key=lambda f: f.area, reverse=True)
         return faces

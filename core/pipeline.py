@@ -10,6 +10,7 @@ import numpy as np
 from core.emotion import EmotionModel, EmotionPrediction
 from core.errors import UnknownMood
 from core.faces import FaceDetector
+from core.group import GroupEmotion, group_emotion
 from core.intake import ORIGINAL_SIZE, load_image
 from core.mood import STRATEGIES, MoodMap, MoodTarget, canonical_mood
 from core.recommender import Recommendation, Recommender, Track
@@ -24,7 +25,8 @@ class FaceResult:
 
 @dataclass(frozen=True)
 class PhotoResult:
-    """What a photo gave: every face (largest first), the mood chosen from the largest, and the tracks."""
+    """What a photo gave: every face (largest first), the group's combined emotion (one face: that face's), the
+    mood chosen from it, and the tracks."""
 
     faces: tuple[FaceResult, ...]
     strategy: str
@@ -32,6 +34,7 @@ class PhotoResult:
     tracks: tuple[Track, ...]
     exhausted: bool = False
     timings_ms: dict[str, float] = field(default_factory=dict)
+    group: GroupEmotion | None = None
 
     @property
     def primary(self) -> FaceResult | None:
@@ -56,6 +59,8 @@ class PhotoResult:
             "mood": self.mood,
             "strategy": self.strategy,
             "tracks": [t.as_dict() for t in self.tracks],
+            "group": {"mood": self.mood, "emotion": self.group.emotion, "faces_used": self.group.faces_used}
+            if self.group else None,
             "all_faces": [
                 {"box": list(f.box), "emotion": f.prediction.emotion, "confidence": round(f.prediction.confidence, 4)}
                 for f in self.faces
@@ -123,11 +128,12 @@ class Pipeline:
         if not faces:
             return PhotoResult(faces=(), strategy=strategy, target=None, tracks=(), timings_ms=timings)
         started = time.perf_counter()
+        group = group_emotion([f.box[2] * f.box[3] for f in faces], [f.prediction.probabilities for f in faces])
         target, recommendation = self.recommend_probabilities(
-            faces[0].prediction.probabilities, strategy, exclude=exclude, liked_ids=liked_ids)
+            group.probabilities, strategy, exclude=exclude, liked_ids=liked_ids)
         timings["recommend"] = (time.perf_counter() - started) * 1000
         return PhotoResult(faces=faces, strategy=strategy, target=target, tracks=recommendation.tracks,
-                           exhausted=recommendation.exhausted, timings_ms=timings)
+                           exhausted=recommendation.exhausted, timings_ms=timings, group=group)
 
     def recommend_probabilities(self, probabilities, strategy: str | None = None, *,
                                 exclude: frozenset[str] = frozenset(),

@@ -32,8 +32,8 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(20 * 1024 * 1024, ge=1)
     max_image_pixels: int = Field(40_000_000, ge=1)
     min_image_side: int = Field(32, ge=1, description="smaller images cannot hold a detectable face")
-    detect_max_side: int = Field(480, ge=64, description="photos are downscaled to this before face detection")
-    min_face_size: int = Field(20, ge=12, description="smallest face side in pixels, after downscaling")
+    detect_max_side: int = Field(480, ge=64, description="longest side MTCNN sees")
+    min_face_size: int = Field(20, ge=12, description="smallest face side MTCNN looks for, in downscaled pixels")
     inference_threads: int = Field(1, ge=1)
 
     # Storage.

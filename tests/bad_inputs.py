@@ -3,7 +3,7 @@ real photos (scikit-image's astronaut, chelsea the cat, coffee). The console, Te
 the same cases; each case says what the user must be told.
 
 ``expect`` is one of: a ``core.messages`` sentence (the exact answer), ``TRACKS`` (a normal answer with five
-Spotify links) or ``GROUP`` (a normal answer that says two faces were found and which one was used).
+Spotify links) or ``GROUP`` (a normal answer headed by the two faces' group mood, each face's emotion below).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ TRACKS = "tracks"
 GROUP = "group"
 EXIF_ORIENTATION = 0x0112
 SPOTIFY_TRACK = r"https://open\.spotify\.com/track/([0-9A-Za-z]{22})"
-GROUP_SENTENCE = "I found 2 faces and used the largest one"
+GROUP_SENTENCE = "2 faces: "  # the group answer's headline: "😊 2 faces: all happy → Happy"
 UNKNOWN_MOOD = "furious"  # not one of core.mood.MOODS
 TOO_BIG = 25 * 1024 * 1024
 # Button payloads no answer ever carried (wrong shape, unknown kind, out-of-range ids) or that point at no answer.

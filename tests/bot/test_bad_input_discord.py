@@ -92,8 +92,9 @@ async def test_photo_attachment(bot, snapshot, case):
     if case.is_answer:
         assert_tracks(message)
         embed = message["embeds"][0]
-        assert "You look" in embed["title"]
-        assert (GROUP_SENTENCE in embed["description"]) == (case.expect == GROUP), embed
+        assert ("You look" in embed["title"]) == (case.expect != GROUP), embed
+        assert (GROUP_SENTENCE in embed["title"]) == (case.expect == GROUP), embed
+        assert ("Largest first" in embed["description"]) == (case.expect == GROUP), embed
     else:
         assert message["content"] == case.expect
         assert not message["embeds"] and offers_moods(message)

@@ -50,7 +50,7 @@ def assert_answer(reply, case) -> None:
     """The sentence the case asks for (with the mood buttons as a way forward), or five tracks."""
     if case.is_answer:
         assert_tracks_answer(reply, switch=True)
-        assert "You look" in reply.text
+        assert ("You look" in reply.text) == (case.expect != GROUP), reply.text
         assert (GROUP_SENTENCE in reply.text) == (case.expect == GROUP), reply.text
     else:
         assert reply.text == case.expect

@@ -34,6 +34,7 @@ def test_recommend_json_contract(photo):
     assert isinstance(payload["confidence"], float) and 0 < payload["confidence"] <= 1
     assert list(payload["probabilities"]) == list(EMOTIONS)
     assert payload["strategy"] == "match"
+    assert payload["group"] == {"mood": payload["mood"], "emotion": payload["emotion"], "faces_used": 1}
     assert len(payload["tracks"]) == 5
     for track in payload["tracks"]:
         assert set(track) == {"name", "artist", "album", "id", "spotify_url"}
@@ -52,6 +53,7 @@ def test_recommend_no_face_is_exit_0(tmp_path, coffee_jpeg):
     assert result.exit_code == 0
     payload = json.loads(result.stdout)
     assert payload["faces"] == 0 and payload["emotion"] is None and payload["tracks"] == []
+    assert payload["group"] is None
 
 
 def test_recommend_unreadable_input_is_exit_2(tmp_path):
