@@ -97,6 +97,9 @@ def reply_kwargs(answer: Answer) -> dict[str, Any]:
     else:  # e.g. /mydata: too long for one message, sent as a file
         kwargs["content"] = answer.text.split("\n", 1)[0][:CONTENT_MAX]
         kwargs["file"] = discord.File(io.BytesIO(answer.text.encode()), filename="moodtunes.txt")
+    if answer.image is not None:  # e.g. the /history chart, attached to its text
+        files = [kwargs.pop("file")] if "file" in kwargs else []
+        kwargs["files"] = [*files, discord.File(io.BytesIO(answer.image), filename="moodtunes.png")]
     view = answer_view(answer)
     if view is not None:
         kwargs["view"] = view

@@ -16,6 +16,7 @@ from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import history_chart
 from core import messages
 from core.errors import ImageRejected, UnknownMood
 from core.mood import MOODS, STRATEGIES
@@ -37,6 +38,7 @@ HELP = (
 STRATEGY_LABEL = {"match": "Match my mood", "uplift": "Lift me up"}
 NOT_SAVED = "(I couldn't save this answer just now, so its buttons are off — the songs are still yours.)"
 NOT_YOURS = "That answer belongs to someone else — send your own selfie and I'll pick songs for you!"
+HISTORY_CHART_EVENTS = 200  # answers the /history chart covers
 VOTE_NOT_SAVED = "I couldn't save your vote just now — please press it again in a moment."
 
 
@@ -53,6 +55,7 @@ class Answer:
     offer_moods: bool = False
     offer_strategies: bool = False
     extra: dict = field(default_factory=dict)
+    image: bytes | None = None  # a PNG to send with the text (the /history chart)
 
     @property
     def other_strategy(self) -> str | None:
@@ -106,6 +109,10 @@ class ChatService:
         """Disliked ids (never again) and liked ids (pull the query point), newest likes first."""
         return frozenset(self.store.disliked_track_ids(user_id)), tuple(self.store.liked_track_ids(user_id)[:20])
 
+    def _recent(self, user_id: int) -> tuple[str, ...]:
+        """Tracks shown to the user lately, newest first: a new answer brings others (novelty)."""
+        return tuple(self.store.recently_shown_track_ids(user_id))
+
     # --- photos --------------------------------------------------------------------------------------------
     def admit_photo(self, platform: str, user: str) -> Answer | None:
         """Flood check, for adapters to call before downloading: None if the photo may come in."""
@@ -132,13 +139,14 @@ class ChatService:
             user_id: int | None = self._user(platform, user)
             strategy = self._strategy(user_id)
             disliked, liked = self._taste(user_id)
+            recent = self._recent(user_id)
         except SQLAlchemyError as exc:
             # The database is down or locked past its retries: still answer, just without personalisation.
             log.error("storage unavailable, answering %s photo without history: %s", platform, exc)
             user_id, strategy = None, self.pipeline.settings.default_strategy
-            disliked, liked = frozenset(), ()
+            disliked, liked, recent = frozenset(), (), ()
         try:
-            result = self.pipeline.recommend_photo(data, strategy, exclude=disliked, liked_ids=liked)
+            result = self.pipeline.recommend_photo(data, strategy, exclude=disliked, liked_ids=liked, recent=recent)
         except ImageRejected as exc:
             return self.reject_photo(exc)
         if not result.faces:
@@ -175,7 +183,8 @@ class ChatService:
         user_id = self._user(platform, user)
         disliked, liked = self._taste(user_id)
         try:
-            recommendation = self.pipeline.recommend_mood(mood, exclude=disliked, liked_ids=liked)
+            recommendation = self.pipeline.recommend_mood(mood, exclude=disliked, liked_ids=liked,
+                                                          recent=self._recent(user_id))
         except UnknownMood:
             return Answer("info", f"I don't know the mood “{mood.strip()[:40]}”. Pick one of: {', '.join(MOODS)}.",
                           offer_moods=True)
@@ -199,15 +208,16 @@ class ChatService:
             # In a group anyone sees the buttons; only the asker may page through their own answer.
             return Answer("info", NOT_YOURS)
         disliked, liked = self._taste(user_id)
+        recent = self._recent(user_id)
         shown = frozenset(event.track_ids)
         strategy = strategy if (strategy in STRATEGIES and event.probabilities) else event.strategy
 
         def pick(exclude: frozenset[str]):
             if event.probabilities:
                 target, rec = self.pipeline.recommend_probabilities(event.probabilities, strategy, exclude=exclude,
-                                                                    liked_ids=liked)
+                                                                    liked_ids=liked, recent=recent)
                 return rec
-            return self.pipeline.recommend_mood(event.mood, exclude=exclude, liked_ids=liked)
+            return self.pipeline.recommend_mood(event.mood, exclude=exclude, liked_ids=liked, recent=recent)
 
         recommendation = pick(shown | disliked)
         note = ""
@@ -250,14 +260,17 @@ class ChatService:
         return Answer("info", f"Done — from now on: {STRATEGY_LABEL[strategy]}.")
 
     def history(self, platform: str, user: str, limit: int = 10) -> Answer:
-        events = self.store.history(self._user(platform, user), limit)
+        """The last moods as text, and a chart (PNG) of moods over time and the like-rate."""
+        user_id = self._user(platform, user)
+        events = self.store.history(user_id, max(limit, HISTORY_CHART_EVENTS))
         if not events:
             return Answer("info", "No history yet — send me a selfie!")
         lines = ["Your last moods:"]
-        for e in events:
+        for e in events[:limit]:
             how = f"you looked {e.emotion}" if e.emotion else "picked by hand"
             lines.append(f"{e.created_at:%Y-%m-%d %H:%M} — {e.mood} ({how})")
-        return Answer("info", "\n".join(lines))
+        chart = history_chart.render(events, self.store.votes_by_event(user_id))
+        return Answer("info", "\n".join(lines), image=chart)
 
     def my_data(self, platform: str, user: str) -> Answer:
         data = self.store.export_user(platform, str(user))

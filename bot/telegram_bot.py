@@ -163,6 +163,8 @@ def _fits_one_message(text: str) -> bool:
 async def send_answer(context: ContextTypes.DEFAULT_TYPE, chat_id: int, answer: Answer) -> None:
     """Send an Answer with its buttons; a text too long for one message (e.g. /mydata) goes as a .txt file."""
     markup = keyboard(answer)
+    if answer.image is not None:  # e.g. the /history chart, before its text
+        await context.bot.send_photo(chat_id, InputFile(answer.image, filename="moodtunes.png"))
     if _fits_one_message(answer.text):
         await context.bot.send_message(chat_id, answer.text, reply_markup=markup, link_preview_options=NO_PREVIEW)
         return
