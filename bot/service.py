@@ -38,8 +38,8 @@ HELP = (
 STRATEGY_LABEL = {"match": "Match my mood", "uplift": "Lift me up"}
 NOT_SAVED = "(I couldn't save this answer just now, so its buttons are off — the songs are still yours.)"
 NOT_YOURS = "That answer belongs to someone else — send your own selfie and I'll pick songs for you!"
-HISTORY_CHART_EVENTS = 200  # answers the /history chart covers
 VOTE_NOT_SAVED = "I couldn't save your vote just now — please press it again in a moment."
+HISTORY_CHART_EVENTS = 200  # answers the /history chart covers
 
 
 @dataclass(frozen=True)
