@@ -2,7 +2,7 @@
 
 An answer for a mood is drawn in three steps:
 1. an *anchor*: the track nearest the target's valence/energy among a few drawn at random from the mood (a
-   tournament: cheap at any catalog size, and it lands among the closest ~1/size of the mood) — the emotion fixes
+   tournament: cheap at any catalog size; with 4 drawn it lands on average among the closest fifth) — the emotion fixes
    valence and energy only, so the other seven features are taken from a real track rather than from the mood's
    average (the average picks the same "average" songs for everyone);
    once the user liked tracks of the mood, most answers anchor on one of them instead ("more like that one");
@@ -30,8 +30,6 @@ from core.mood import MOODS, MoodTarget
 
 __all__ = ["CATALOG_COLUMNS", "FEATURES", "Recommendation", "Recommender", "Track", "Variety", "load_catalog"]
 
-# How far liked tracks (of the same mood) pull the query point toward their mean (Rocchio's beta).
-LIKED_PULL = 0.8
 # How much likelier a candidate is per standardised unit closer to its nearest liked track (free features).
 LIKED_AFFINITY = 3.0
 # Share of answers that still explore (a random anchor) once the user has liked tracks of the mood.
@@ -49,10 +47,12 @@ class Variety:
     temperature: float = 1.0  # distance (standardised units) over which a candidate's weight falls by e
     confidence_power: float = 1.0  # weight * mood_probability ** power: prefer confidently labelled tracks
     exposure_power: float = 3.0  # weight / (1 + times shown since start) ** power: spread exposure across users
+    liked_pull: float = 0.8  # how far liked tracks of the mood pull the query point toward their mean (Rocchio)
 
     @classmethod
     def off(cls) -> Variety:
-        return cls(tournament=0, pool=0, exposure_power=0.0)
+        """The recommender as it was before variety: centroid query, nearest k, a gentler pull."""
+        return cls(tournament=0, pool=0, exposure_power=0.0, liked_pull=0.35)
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ class Recommender:
             anchored[self._plane] = point[self._plane]
             point = anchored
         if liked_rows:
-            point = point + LIKED_PULL * (self._vectors[liked_rows].mean(axis=0) - point)
+            point = point + self.variety.liked_pull * (self._vectors[liked_rows].mean(axis=0) - point)
         return point
 
     def recommend(self, mood: str, *, target: MoodTarget | None = None, k: int = 5,
