@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -178,7 +178,6 @@ class ImportResult:
     source_rows: int
     duplicates_dropped: int
     format: str
-    notes: list[str] = field(default_factory=list)
 
 
 def import_catalog(source: Path, fmt: str = "auto", *, progress: bool = False) -> ImportResult:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from core.catalog import ImportResult, import_catalog, load_catalog, write_catalog
+from core.catalog import PROGRESS_ROWS, ImportResult, import_catalog, load_catalog, write_catalog
 from core.errors import CatalogError
 from core.mood_classifier import MoodClassifier
 
@@ -41,10 +41,10 @@ def _stamp(source: Path, classifier: MoodClassifier) -> dict:
             "classifier": classifier.version}
 
 
-def label_import(imported: ImportResult, classifier: MoodClassifier, *, progress: bool = False):
+def label_import(imported: ImportResult, classifier: MoodClassifier, *, progress: bool = False) -> pd.DataFrame:
     """Mood and mood probability for every imported track."""
     with tqdm(total=len(imported.catalog), unit="tracks", desc="labelling moods",
-              disable=not progress or len(imported.catalog) < 10_000) as bar:
+              disable=not progress or len(imported.catalog) < PROGRESS_ROWS) as bar:
         return classifier.label(imported.catalog, progress=bar)
 
 
