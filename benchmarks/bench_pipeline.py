@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps
 
+from core.catalog_build import served_catalog
 from core.emotions import EMOTIONS
 from core.mood import MOODS
 from core.pipeline import Pipeline
-from core.recommender import CATALOG_COLUMNS, FEATURES, Recommender, load_catalog
+from core.recommender import CATALOG_COLUMNS, FEATURES, Recommender
 from core.settings import PROJECT_ROOT, Settings
 
 FER_VAL = PROJECT_ROOT.parent / "shared" / "data" / "fer2013" / "val"
@@ -121,7 +122,7 @@ def main() -> None:
     p50, p95 = percentiles(per_face)
     rows.append((f"classifier per face (1 thread, flip TTA, n={len(faces)})", f"{p50:.2f} ms", f"{p95:.2f} ms"))
 
-    real = load_catalog(settings.catalog_path)
+    real = served_catalog(settings)
     rows.append((f"KNN per query, {len(real)} tracks", f"{knn_ms(Recommender(real), args.knn_queries):.3f} ms", "mean"))
     big = synthetic_catalog(real, args.big_catalog)
     t0 = time.perf_counter()

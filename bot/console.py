@@ -55,6 +55,11 @@ class ConsoleChat:
 
     def show(self, answer: Answer) -> None:
         self.write(answer.text)
+        if answer.image is not None:  # a terminal shows no pictures: the chart goes to a file beside the data
+            chart = self.service.pipeline.settings.data_dir / "history.png"
+            chart.parent.mkdir(parents=True, exist_ok=True)
+            chart.write_bytes(answer.image)
+            self.write(f"(chart: {chart})")
         if answer.kind is AnswerKind.TRACKS:
             self.last = answer
             if answer.event_id is not None:

@@ -83,6 +83,9 @@ def reply_kwargs(answer: Answer) -> dict[str, Any]:
     else:
         kwargs["content"] = file.caption
         kwargs["file"] = discord.File(io.BytesIO(file.data), filename=file.filename)
+    if answer.image is not None:  # e.g. the /history chart, attached to its text
+        files = [kwargs.pop("file")] if "file" in kwargs else []
+        kwargs["files"] = [*files, discord.File(io.BytesIO(answer.image), filename="moodtunes.png")]
     view = answer_view(answer)
     if view is not None:
         kwargs["view"] = view

@@ -19,6 +19,7 @@ from enum import StrEnum
 from functools import partial, wraps
 from typing import Any
 
+from bot import history_chart
 from bot.callbacks import Callback, ForgetMe, More, PickMood, SetDefaultStrategy, SwitchStrategy, Vote
 from core import messages
 from core.errors import ImageRejected, ImageTooLarge, NotAnImage, UnknownMood
@@ -47,6 +48,7 @@ NOT_YOURS = "That answer belongs to someone else — send your own selfie and I'
 VOTE_NOT_SAVED = "I couldn't save your vote just now — please vote again in a moment."
 MEMORY_UNAVAILABLE = "I can't reach my memory just now, so I can't do that — please try again in a moment. " \
                      "Photos and /mood still get songs."
+HISTORY_CHART_EVENTS = 200  # answers the /history chart covers
 SWITCH_NEEDS_PHOTO = "Lift me up and Match my mood work on answers to a selfie — send me one!"
 
 
@@ -72,6 +74,7 @@ class Answer:
     offer_moods: bool = False
     offer_strategies: bool = False
     replaces_prompt: bool = False  # the result of a one-shot prompt (settings, forget-me): shown in its place
+    image: bytes | None = None  # a PNG to send with the text (the /history chart)
 
     @property
     def other_strategy(self) -> str | None:
@@ -152,14 +155,20 @@ class ChatService:
         """Disliked ids (never again) and liked ids (pull the query point), newest likes first."""
         return frozenset(self.store.disliked_track_ids(user_id)), tuple(self.store.liked_track_ids(user_id)[:20])
 
-    def _personal(self, platform: str, user: str) -> tuple[int | None, str, frozenset[str], tuple[str, ...]]:
-        """(user id, strategy, disliked, liked); without the database: no user, the default, no taste."""
+    def _recent(self, user_id: int | None) -> tuple[str, ...]:
+        """Tracks shown to the user lately, newest first: a new answer brings others (novelty)."""
+        return tuple(self.store.recently_shown_track_ids(user_id)) if user_id is not None else ()
+
+    def _personal(self, platform: str, user: str) -> tuple[int | None, str, frozenset[str], tuple[str, ...],
+                                                           tuple[str, ...]]:
+        """(user id, strategy, disliked, liked, recently shown); without the database: no user, the default
+        strategy, no taste, no memory."""
         try:
             user_id = self.store.user_id(platform, str(user))
-            return user_id, self._strategy(user_id), *self._taste(user_id)
+            return user_id, self._strategy(user_id), *self._taste(user_id), self._recent(user_id)
         except StorageUnavailable as exc:
             log.error("storage unavailable, answering a %s request without history: %s", platform, exc)
-            return None, self.pipeline.settings.default_strategy, frozenset(), ()
+            return None, self.pipeline.settings.default_strategy, frozenset(), (), ()
 
     def _record(self, user_id: int | None, **event: Any) -> int | None:
         """Store an answer; None (the answer goes out without buttons) if the database is unavailable."""
@@ -222,9 +231,9 @@ class ChatService:
         """Photo bytes -> an answer. ``admitted``: the adapter already ran admit_photo."""
         if not admitted and (refusal := self.admit_photo(platform, user)) is not None:
             return refusal
-        user_id, strategy, disliked, liked = self._personal(platform, user)
+        user_id, strategy, disliked, liked, recent = self._personal(platform, user)
         try:
-            result = self.pipeline.recommend_photo(data, strategy, exclude=disliked, liked_ids=liked)
+            result = self.pipeline.recommend_photo(data, strategy, exclude=disliked, liked_ids=liked, recent=recent)
         except ImageRejected as exc:
             return self.reject_photo(exc)
         if not result.faces:
@@ -256,9 +265,9 @@ class ChatService:
         """``/mood`` with no argument offers the moods; with one, answers at once."""
         if not mood or not mood.strip():
             return Answer(AnswerKind.INFO, "Which mood would you like music for?", offer_moods=True)
-        user_id, strategy, disliked, liked = self._personal(platform, user)
+        user_id, strategy, disliked, liked, recent = self._personal(platform, user)
         try:
-            recommendation = self.pipeline.recommend_mood(mood, exclude=disliked, liked_ids=liked)
+            recommendation = self.pipeline.recommend_mood(mood, exclude=disliked, liked_ids=liked, recent=recent)
         except UnknownMood:
             return Answer(AnswerKind.INFO, f"I don't know the mood “{mood.strip()[:40]}”.", offer_moods=True)
         if not recommendation.tracks:
@@ -303,22 +312,23 @@ class ChatService:
             return self._next_page(event, user_id)
         return self._switch(event, user_id, strategy)
 
-    def _recommend(self, event: EventRecord, strategy: str, exclude: frozenset[str],
-                   liked: tuple[str, ...]) -> Recommendation:
+    def _recommend(self, event: EventRecord, strategy: str, exclude: frozenset[str], liked: tuple[str, ...],
+                   recent: tuple[str, ...]) -> Recommendation:
         if event.probabilities:
             return self.pipeline.recommend_probabilities(event.probabilities, strategy, exclude=exclude,
-                                                         liked_ids=liked)[1]
-        return self.pipeline.recommend_mood(event.mood, exclude=exclude, liked_ids=liked)
+                                                         liked_ids=liked, recent=recent)[1]
+        return self.pipeline.recommend_mood(event.mood, exclude=exclude, liked_ids=liked, recent=recent)
 
     def _next_page(self, event: EventRecord, user_id: int) -> Answer:
         disliked, liked = self._taste(user_id)
+        recent = self._recent(user_id)
 
         def pick(stored: EventRecord) -> tuple[list[str], tuple[Recommendation, bool]]:
             # Runs inside the store's transaction, on the event as stored now: two presses never share a page.
-            page = self._recommend(stored, stored.strategy, current_round(stored.track_ids) | disliked, liked)
+            page = self._recommend(stored, stored.strategy, current_round(stored.track_ids) | disliked, liked, recent)
             started_over = not page.tracks
             if started_over:  # every track of the mood was shown: a new round (still never a disliked one)
-                page = self._recommend(stored, stored.strategy, disliked, liked)
+                page = self._recommend(stored, stored.strategy, disliked, liked, recent)
             return [t.id for t in page.tracks], (page, started_over)
 
         try:
@@ -333,9 +343,10 @@ class ChatService:
 
     def _switch(self, event: EventRecord, user_id: int, strategy: str) -> Answer:
         disliked, liked = self._taste(user_id)
-        page = self._recommend(event, strategy, frozenset(event.track_ids) | disliked, liked)
+        recent = self._recent(user_id)
+        page = self._recommend(event, strategy, frozenset(event.track_ids) | disliked, liked, recent)
         if not page.tracks:  # the other strategy's mood was all shown already: start it from the top
-            page = self._recommend(event, strategy, disliked, liked)
+            page = self._recommend(event, strategy, disliked, liked, recent)
         if not page.tracks:
             return self._all_disliked(page.mood)
         event_id = self._record(user_id, source=event.source, emotion=event.emotion, probabilities=event.probabilities,
@@ -381,14 +392,15 @@ class ChatService:
     @needs_storage
     def history(self, platform: str, user: str, limit: int = 10) -> Answer:
         user_id = self.store.find_user_id(platform, str(user))  # looking must not create the user again
-        events = self.store.history(user_id, limit) if user_id is not None else []
+        events = self.store.history(user_id, max(limit, HISTORY_CHART_EVENTS)) if user_id is not None else []
         if not events:
             return Answer(AnswerKind.INFO, "No history yet — send me a selfie!")
         lines = ["Your last moods:"]
-        for e in events:
+        for e in events[:limit]:
             how = f"you looked {e.emotion}" if e.emotion else "picked by hand"
             lines.append(f"{e.created_at:%Y-%m-%d %H:%M} — {e.mood} ({how})")
-        return Answer(AnswerKind.INFO, "\n".join(lines))
+        chart = history_chart.render(events, self.store.votes_by_event(user_id))
+        return Answer(AnswerKind.INFO, "\n".join(lines), image=chart)
 
     @needs_storage
     def my_data(self, platform: str, user: str) -> Answer:

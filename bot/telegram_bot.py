@@ -145,6 +145,8 @@ def _as_file(text: str) -> layout.TextFile | None:
 async def send_answer(context: ContextTypes.DEFAULT_TYPE, chat_id: int, answer: Answer) -> None:
     """Send an Answer with its buttons; a text too long for one message (e.g. /mydata) goes as a .txt file."""
     markup = keyboard(answer)
+    if answer.image is not None:  # e.g. the /history chart, before its text
+        await context.bot.send_photo(chat_id, InputFile(answer.image, filename="moodtunes.png"))
     if (file := _as_file(answer.text)) is None:
         await context.bot.send_message(chat_id, answer.text, reply_markup=markup, link_preview_options=NO_PREVIEW)
         return

@@ -1,4 +1,4 @@
-"""`moodtunes` console script: recommend, evaluate, chat, run, train, db, report."""
+"""`moodtunes` console script: recommend, evaluate, chat, run, train, catalog, db, report."""
 
 from __future__ import annotations
 
@@ -262,10 +262,13 @@ def _configure_logging() -> None:
 
 
 def _mount_optional() -> None:
+    from cli.catalog_commands import catalog_app, train_catalog
     from cli.db_commands import db_app, report_app
 
     app.add_typer(db_app, name="db")
     app.add_typer(report_app, name="report")
+    app.add_typer(catalog_app, name="catalog")
+    train_app.command("catalog")(train_catalog)
 
 
 _mount_optional()

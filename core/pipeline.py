@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from core.catalog_build import served_catalog
 from core.emotion import EmotionModel, EmotionPrediction
 from core.errors import UnknownMood
 from core.faces import FaceDetector
@@ -82,7 +83,7 @@ class Pipeline:
     @classmethod
     def from_settings(cls, settings: Settings) -> Pipeline:
         """Build every part; a missing or invalid model, catalog or mood table raises a precise error."""
-        recommender = Recommender.from_csv(settings.catalog_path)
+        recommender = Recommender(served_catalog(settings))
         mood_map = MoodMap.load(settings.mood_map_path)
         model = EmotionModel(settings.model_dir, threads=settings.inference_threads)
         detector = FaceDetector(max_side=settings.detect_max_side, min_face_size=settings.min_face_size,
@@ -121,7 +122,7 @@ class Pipeline:
         return tuple(FaceResult(c.box, p) for c, p in zip(crops, predictions, strict=True))
 
     def recommend_photo(self, data: bytes, strategy: str | None = None, *, exclude: frozenset[str] = frozenset(),
-                        liked_ids: tuple[str, ...] = ()) -> PhotoResult:
+                        liked_ids: tuple[str, ...] = (), recent: tuple[str, ...] = ()) -> PhotoResult:
         strategy = self._strategy(strategy)
         timings: dict[str, float] = {}
         faces = self.analyze(data, timings)
@@ -130,27 +131,27 @@ class Pipeline:
         started = time.perf_counter()
         group = group_emotion([f.box[2] * f.box[3] for f in faces], [f.prediction.probabilities for f in faces])
         target, recommendation = self.recommend_probabilities(
-            group.probabilities, strategy, exclude=exclude, liked_ids=liked_ids)
+            group.probabilities, strategy, exclude=exclude, liked_ids=liked_ids, recent=recent)
         timings["recommend"] = (time.perf_counter() - started) * 1000
         return PhotoResult(faces=faces, strategy=strategy, target=target, tracks=recommendation.tracks,
                            exhausted=recommendation.exhausted, timings_ms=timings, group=group)
 
     def recommend_probabilities(self, probabilities, strategy: str | None = None, *,
-                                exclude: frozenset[str] = frozenset(),
-                                liked_ids: tuple[str, ...] = ()) -> tuple[MoodTarget, Recommendation]:
+                                exclude: frozenset[str] = frozenset(), liked_ids: tuple[str, ...] = (),
+                                recent: tuple[str, ...] = ()) -> tuple[MoodTarget, Recommendation]:
         """Tracks for a stored probability vector (used for "More" and strategy switches, photo long gone)."""
         target = self.mood_map.target(probabilities, self._strategy(strategy))
         return target, self.recommender.recommend(target.mood, target=target, k=self.settings.tracks_per_answer,
-                                                  exclude=exclude, liked_ids=liked_ids)
+                                                  exclude=exclude, liked_ids=liked_ids, recent=recent)
 
-    def recommend_mood(self, mood: str, *, exclude: frozenset[str] = frozenset(),
-                       liked_ids: tuple[str, ...] = ()) -> Recommendation:
+    def recommend_mood(self, mood: str, *, exclude: frozenset[str] = frozenset(), liked_ids: tuple[str, ...] = (),
+                       recent: tuple[str, ...] = ()) -> Recommendation:
         """Tracks for a mood picked by hand (``/mood sad``)."""
         canonical = canonical_mood(mood)
         if canonical is None or canonical not in self.recommender.moods:
             raise UnknownMood(f"unknown mood {mood!r}")
         return self.recommender.recommend(canonical, k=self.settings.tracks_per_answer, exclude=exclude,
-                                          liked_ids=liked_ids)
+                                          liked_ids=liked_ids, recent=recent)
 
     def _strategy(self, strategy: str | None) -> str:
         strategy = strategy or self.settings.default_strategy

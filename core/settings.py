@@ -5,14 +5,17 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.mood import Strategy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# The Kaggle catalog is never committed; by default it is read from the shared data folder beside the checkout.
-DEFAULT_CATALOG = PROJECT_ROOT.parent / "shared" / "data" / "music" / "data_moods.csv"
+# Track data is never committed; it is read from the shared data folder beside the checkout.
+SHARED_MUSIC = PROJECT_ROOT.parent / "shared" / "data" / "music"
+MOODS_CATALOG = SHARED_MUSIC / "data_moods.csv"  # Kaggle's 686 hand-labelled tracks (CATALOG_PATH=...)
+DEFAULT_CATALOG_SOURCE = SHARED_MUSIC / "spotify_hit_predictor_1960-2019.csv"  # 40,560 tracks, no moods
+DEFAULT_MOOD_CLASSIFIER = PROJECT_ROOT / "models" / "mood"
 DEFAULT_MODEL_DIR = PROJECT_ROOT / "models" / "emotion"
 DEFAULT_MOOD_MAP = Path(__file__).resolve().parent / "moods.toml"
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
@@ -24,7 +27,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     # Core pipeline.
-    catalog_path: Path = Field(DEFAULT_CATALOG, description="Spotify tracks CSV with the data_moods.csv columns")
+    catalog_path: Path | None = Field(None, description="labelled catalog CSV (data_moods.csv columns); "
+                                      "unset: the catalog built from catalog_source under data_dir")
+    catalog_source: Path = Field(DEFAULT_CATALOG_SOURCE, description="unlabelled track CSV the default catalog "
+                                 "is imported from")
+    mood_classifier_dir: Path = Field(DEFAULT_MOOD_CLASSIFIER, description="catalog mood classifier folder")
     model_dir: Path = Field(DEFAULT_MODEL_DIR, description="folder with model.tflite and metadata.json")
     mood_map_path: Path = Field(DEFAULT_MOOD_MAP, description="TOML table: emotion -> mood per strategy")
     default_strategy: Strategy = Strategy.MATCH
@@ -50,6 +57,11 @@ class Settings(BaseSettings):
     discord_api_base_url: str = "https://discord.com/api/v10"
     photos_per_minute: int = Field(10, ge=1, description="per-user flood limit")
     log_level: str = "INFO"
+
+    @field_validator("catalog_path", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
 
     def model_post_init(self, __context) -> None:
         if not self.database_url:

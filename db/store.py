@@ -8,6 +8,7 @@ the store's own errors (``db.errors``), never as SQLAlchemy exceptions.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Engine, case, delete, func, or_, select
@@ -27,6 +28,9 @@ T = TypeVar("T")
 
 Grouping = Literal["emotion", "mood", "strategy", "model_version"]
 GROUPINGS: tuple[Grouping, ...] = ("emotion", "mood", "strategy", "model_version")
+
+# The most shown-track ids recently_shown_track_ids returns, however busy the user's month was.
+SHOWN_CAP = 5_000
 
 # Dialects with INSERT ... ON CONFLICT; their insert() constructs share one API.
 _UPSERT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -166,6 +170,30 @@ class Store:
         )
         return [_event_record(e) for e in self._read(lambda s: s.scalars(query).all())]
 
+    def recently_shown_track_ids(self, user_id: int, *, last: int = 200, days: float = 30,
+                                 now: datetime | None = None) -> list[str]:
+        """Tracks shown to the user lately, newest first, each once: at least the ``last`` shown, and every one
+        shown in the past ``days`` (capped at ``SHOWN_CAP``). Read from the events' track lists, so "More"
+        pages count too."""
+        cutoff = (now or utcnow()) - timedelta(days=days)
+        query = (
+            select(RecommendationEvent.created_at, RecommendationEvent.track_ids)
+            .where(RecommendationEvent.user_id == user_id)
+            .order_by(RecommendationEvent.created_at.desc(), RecommendationEvent.id.desc())
+            .execution_options(yield_per=64)
+        )
+
+        def read(s: Session) -> list[str]:
+            shown: dict[str, None] = {}
+            for created_at, track_ids in s.execute(query):
+                if (len(shown) >= last and created_at < cutoff) or len(shown) >= SHOWN_CAP:
+                    break
+                for track_id in reversed(track_ids or []):  # "More" appends: the end is the newest
+                    shown.setdefault(str(track_id), None)
+            return list(shown)
+
+        return self._read(read)
+
     # -- feedback --------------------------------------------------------------------------
 
     def vote(self, event_id: int, user_id: int, track_id: str, value: int) -> None:
@@ -201,6 +229,20 @@ class Store:
     def liked_track_ids(self, user_id: int) -> list[str]:
         """Tracks whose latest vote by this user is a like, most recently voted first."""
         return [track for track, value in self._latest_votes(user_id) if value == 1]
+
+    def votes_by_event(self, user_id: int) -> dict[int, tuple[int, int]]:
+        """(likes, dislikes) the user gave on each of their answers that has votes."""
+        query = (
+            select(
+                Feedback.event_id,
+                func.sum(case((Feedback.value == 1, 1), else_=0)),
+                func.sum(case((Feedback.value == -1, 1), else_=0)),
+            )
+            .where(Feedback.user_id == user_id)
+            .group_by(Feedback.event_id)
+        )
+        rows = self._read(lambda s: s.execute(query).all())
+        return {int(event): (int(likes), int(dislikes)) for event, likes, dislikes in rows}
 
     def feedback_counts(self, by: Grouping) -> list[FeedbackCount]:
         """Likes and dislikes over all votes, grouped by one event column (None groups NULLs)."""

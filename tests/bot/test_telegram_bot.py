@@ -181,6 +181,8 @@ async def test_help_history_and_mydata(tg, tg_store):
     await tg.next_reply(user, timeout=WAIT)
     tg.send_text(user, "/history")
     assert "Energetic (picked by hand)" in (await tg.next_reply(user, timeout=WAIT)).text
+    chart = await tg.wait_for("sendPhoto", lambda c: c.chat_id == user, timeout=WAIT)  # the chart, with the text
+    assert chart.params["photo"]["data"].startswith(b"\x89PNG")
 
     tg.send_text(user, "/mydata")
     reply = await tg.next_reply(user, timeout=WAIT)

@@ -10,7 +10,9 @@ from core.settings import PROJECT_ROOT, Settings
 def test_defaults_find_the_shipped_model_and_the_catalog_beside_the_checkout():
     settings = Settings(_env_file=None)
     assert (settings.model_dir / "model.tflite").is_file()
-    assert settings.catalog_path.name == "data_moods.csv" and settings.catalog_path.is_file()
+    # No CATALOG_PATH: the 40k catalog built from the hit-predictor CSV beside the checkout by the shipped classifier.
+    assert settings.catalog_path is None and settings.catalog_source.is_file()
+    assert (settings.mood_classifier_dir / "metadata.json").is_file()
     assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("moodtunes.sqlite3")
     assert settings.default_strategy == "match"
 
@@ -23,6 +25,13 @@ def test_env_file_and_environment(tmp_path, monkeypatch):
     assert settings.default_strategy == "uplift" and settings.photos_per_minute == 7
     assert settings.telegram_token.get_secret_value() == "1:from-dotenv"
     assert "from-dotenv" not in repr(settings)  # secrets never print
+
+
+def test_an_empty_catalog_path_means_the_default(monkeypatch):
+    monkeypatch.setenv("CATALOG_PATH", " ")
+    assert Settings(_env_file=None).catalog_path is None
+    monkeypatch.setenv("CATALOG_PATH", "../shared/data/music/data_moods.csv")
+    assert Settings(_env_file=None).catalog_path.name == "data_moods.csv"
 
 
 def test_salt_is_created_once_and_kept(tmp_path):

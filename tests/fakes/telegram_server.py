@@ -1,7 +1,7 @@
 """A small fake of the Telegram Bot API on loopback, real enough for python-telegram-bot to talk HTTP to.
 
 ``POST /bot<token>/<method>`` answers the methods the bot uses (getMe, deleteWebhook, setWebhook, getUpdates with
-long polling and offsets, setMyCommands, sendMessage, sendDocument, sendChatAction, answerCallbackQuery,
+long polling and offsets, setMyCommands, sendMessage, sendDocument, sendPhoto, sendChatAction, answerCallbackQuery,
 editMessageText, editMessageReplyMarkup, getFile) and ``GET /file/bot<token>/<path>`` serves stored file bytes.
 Parameters are accepted as JSON, url-encoded or multipart forms (PTB sends forms with JSON-encoded values).
 A few of Telegram's own rules are enforced (text length, callback_data size, one answer per callback query,
@@ -409,6 +409,16 @@ class FakeTelegram:
                     "mime_type": upload.get("content_type"), "file_size": len(upload["data"])}
         extra = {"caption": params["caption"]} if params.get("caption") else {}
         return self._store_message(params, document=document, **extra)
+
+    async def _m_sendPhoto(self, params: dict) -> dict:
+        _require(params, "chat_id", "photo")
+        upload = params["photo"]
+        if not isinstance(upload, dict) or not upload.get("data"):
+            raise TelegramAPIError(400, "Bad Request: file must be non-empty")
+        n = next(self._file_ids)
+        photo = [{"file_id": f"SENT{n:04d}", "file_unique_id": f"S{n:04d}", "width": 0, "height": 0,
+                  "file_size": len(upload["data"])}]
+        return self._store_message(params, photo=photo)
 
     async def _m_answerCallbackQuery(self, params: dict) -> bool:
         _require(params, "callback_query_id")
