@@ -87,7 +87,7 @@ def test_crops_are_histogram_equalised_like_fer(pipeline, astronaut_image):
 
 def test_fer_faces_pasted_into_photos_come_back_framed_like_fer(pipeline, chelsea_jpeg):
     """The served crop of a FER training face pasted (upscaled) into a bigger photo resembles the original."""
-    from tests.conftest import fer_faces
+    from tests.helpers import fer_faces
 
     background = load_image(chelsea_jpeg).resize((480, 360))
     rng = np.random.default_rng(7)

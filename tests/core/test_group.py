@@ -8,7 +8,7 @@ from PIL import Image
 
 from core.emotions import EMOTIONS
 from core.group import group_emotion
-from tests.conftest import encode, fer_faces
+from tests.helpers import encode, fer_faces
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,8 @@ def test_group_reply_names_the_faces_and_the_mood(service, three_astronauts):
     answer = service.handle_photo("console", "gus", three_astronauts)
     assert answer.kind == "tracks"
     first = answer.text.splitlines()[0]
-    assert "3 faces:" in first and first.endswith(f"→ {answer.extra['mood']}")
-    assert answer.extra["faces_used"] == 3
+    mood = first.rsplit("→ ", 1)[-1]
+    assert "3 faces:" in first and f"Mood: {mood}" in answer.text
+    assert "doesn't count" not in answer.text  # all three faces were used
     # "More" goes on from the group's vector: the same mood comes back.
-    assert service.handle_more("console", "gus", answer.event_id).extra["mood"] == answer.extra["mood"]
+    assert service.handle_more("console", "gus", answer.event_id).title == f"More {mood}"

@@ -14,7 +14,7 @@ def test_recently_shown_is_newest_first_unique_and_counts_more_pages(store: Stor
     user = store.user_id("telegram", "7")
     first = record(store, user, track_ids=["a", "b", "c"])
     record(store, user, track_ids=["d", "a"])
-    store.extend_event(first, ["e", "f"])  # "More" on the older answer: appended, at its end
+    store.page_event(first, lambda _: (["e", "f"], None))  # "More" on the older answer: appended, at its end
     other = store.user_id("telegram", "8")
     record(store, other, track_ids=["zz"])
     assert store.recently_shown_track_ids(user) == ["a", "d", "f", "e", "c", "b"]

@@ -11,14 +11,14 @@ model's compute per face.
 from __future__ import annotations
 
 import keras
-from keras import layers
+
+from training.models._vgg_style import vgg_style_cnn
 
 # Hyper-parameters of the architecture.
 FILTERS = (64, 128, 256, 512)
 BLOCK_DROPOUT = (0.1, 0.2, 0.3, 0.4)
 HEAD_UNITS = 512
 HEAD_DROPOUT = 0.5
-NUM_CLASSES = 7
 
 # Hyper-parameters of its training run (TrainConfig fields), fixed before the run, not tuned on val.
 TRAINING = {
@@ -38,27 +38,9 @@ TRAINING = {
 }
 
 
-def _conv_bn_relu(x, filters: int):
-    x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    return layers.ReLU()(x)
-
-
 def build(input_size: int = 48, weights: str = "none") -> keras.Model:
     if weights not in ("none", None):
         raise ValueError("the wide CNN has no pretrained weights; use --weights none")
-    inputs = keras.Input((input_size, input_size, 1), name="face")
-    # Pixels arrive as 0..255 greyscale; scaling lives in the model so serving feeds raw pixels.
-    x = layers.Rescaling(1.0 / 255)(inputs)
-    for filters, dropout in zip(FILTERS, BLOCK_DROPOUT):
-        x = _conv_bn_relu(x, filters)
-        x = _conv_bn_relu(x, filters)
-        x = layers.MaxPooling2D()(x)
-        x = layers.Dropout(dropout)(x)
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dense(HEAD_UNITS, use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.ReLU()(x)
-    x = layers.Dropout(HEAD_DROPOUT)(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="emotion")(x)
-    return keras.Model(inputs, outputs, name="moodtunes_wide_cnn")
+    # No per-layer L2: the optimizer's weight decay regularises (TRAINING["weight_decay"]).
+    return vgg_style_cnn(input_size, filters=FILTERS, block_dropout=BLOCK_DROPOUT, head_units=HEAD_UNITS,
+                         head_dropout=HEAD_DROPOUT, l2=0.0, name="moodtunes_wide_cnn")
