@@ -43,7 +43,8 @@ def render(events: Sequence[EventRecord], votes: Mapping[int, tuple[int, int]]) 
     likes_ax.set_ylabel("like-rate")
     if voted:
         bars = likes_ax.bar(list(voted), [likes / n for likes, n in voted.values()], width=0.6, color="tab:green")
-        likes_ax.bar_label(bars, labels=[f"{n} votes" for _, n in voted.values()], fontsize=7, padding=2)
+        labels = [f"{n} vote" if n == 1 else f"{n} votes" for _, n in voted.values()]
+        likes_ax.bar_label(bars, labels=labels, fontsize=7, padding=2)
     else:
         likes_ax.text(0.5, 0.5, "no votes yet", ha="center", va="center", transform=likes_ax.transAxes)
     figure.autofmt_xdate()
