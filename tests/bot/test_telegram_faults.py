@@ -16,13 +16,11 @@ from sqlalchemy import text
 
 from bot import callbacks
 from bot.callbacks import More, Vote
-from bot.service import ChatService
 from bot.telegram_bot import serve
 from core import messages
 from core.settings import Settings
-from db.store import Store
 from tests.fakes.telegram_server import ApiCall, FakeTelegram
-from tests.helpers import capture_logs, migrated_sqlite_store
+from tests.helpers import capture_logs
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
 
@@ -36,27 +34,15 @@ def log_records():
         yield records
 
 
-@pytest.fixture(scope="module")
-def faults_store(tmp_path_factory) -> Store:
-    store = migrated_sqlite_store(tmp_path_factory.mktemp('tgfaults'))
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def faults_service(pipeline, faults_store) -> ChatService:
-    return ChatService(pipeline, faults_store, photos_per_minute=1000)
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def tg(log_records, faults_service, tmp_path_factory):
+async def tg(log_records, tg_service, tmp_path_factory):
     """The fake Bot API with the real application polling it, for the whole module."""
     fake = await FakeTelegram(poll_wait=0.3).start()
     settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("tgfaultsdata"), user_id_salt="test-salt",
                         telegram_token=fake.token, telegram_base_url=fake.base_url,
                         telegram_base_file_url=fake.base_file_url)
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, faults_service, stop))
+    task = asyncio.create_task(serve(settings, tg_service, stop))
     polling = asyncio.ensure_future(fake.wait_for("getUpdates", timeout=WAIT))
     done, _ = await asyncio.wait({task, polling}, timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
     if polling not in done:
@@ -99,14 +85,14 @@ async def test_429_retry_after_is_waited_out_and_the_reply_arrives_once(tg):
     assert reply.at - refused.at >= 1.0  # Telegram's retry_after was respected
 
 
-async def test_429_on_a_photo_answer_loses_nothing(tg, faults_store, astronaut_jpeg):
+async def test_429_on_a_photo_answer_loses_nothing(tg, tg_store, astronaut_jpeg):
     user = 1002
     tg.fail_next("sendMessage", 429, retry_after=1)
     tg.send_photo(user, astronaut_jpeg, 512, 512)
     reply = await only_reply(tg, user)
     assert "You look" in reply.text and len(reply.buttons) == 12
-    uid = faults_store.user_id("telegram", str(user))
-    assert len(faults_store.history(uid)) == 1  # one answer, one event
+    uid = tg_store.user_id("telegram", str(user))
+    assert len(tg_store.history(uid)) == 1  # one answer, one event
 
 
 # --- 5xx -----------------------------------------------------------------------------------------------------
@@ -120,7 +106,7 @@ async def test_502_then_500_are_retried_and_the_reply_arrives_once(tg, astronaut
     assert [c.error for c in faults_of(tg, "sendMessage", user)] == ["injected 502", "injected 500"]
 
 
-async def test_5xx_on_a_button_answer_still_answers_once_and_stores_one_vote(tg, faults_store, astronaut_jpeg):
+async def test_5xx_on_a_button_answer_still_answers_once_and_stores_one_vote(tg, tg_store, astronaut_jpeg):
     user = 1004
     tg.send_photo(user, astronaut_jpeg, 512, 512)
     reply = await tg.next_reply(user, timeout=WAIT)
@@ -134,9 +120,9 @@ async def test_5xx_on_a_button_answer_still_answers_once_and_stores_one_vote(tg,
     await tg.expect_no_call("answerCallbackQuery", lambda c: c.params["callback_query_id"] == query,
                             since=tg.calls.index(toast) + 1, within=QUIET)
     assert len(tg.calls_of("answerCallbackQuery", lambda c: c.params["callback_query_id"] == query)) == 1
-    with faults_store.engine.connect() as conn:
+    with tg_store.engine.connect() as conn:
         rows = conn.execute(text("SELECT event_id, track_id, value FROM feedback WHERE user_id = :u"),
-                            {"u": faults_store.user_id("telegram", str(user))}).all()
+                            {"u": tg_store.user_id("telegram", str(user))}).all()
     assert rows == [(vote.event_id, vote.track_id, 1)]
 
     tg.fail_next("sendMessage", 502)
@@ -174,13 +160,13 @@ async def test_400_is_not_retried(tg):
 
 # --- unexpected exceptions -----------------------------------------------------------------------------------
 @pytest.fixture
-def broken_service(faults_service, monkeypatch):
+def broken_service(tg_service, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the recommender fell over")
 
     for method in ("handle_photo", "handle_mood", "handle_more", "handle_vote"):
-        monkeypatch.setattr(faults_service, method, broken)
-    return faults_service
+        monkeypatch.setattr(tg_service, method, broken)
+    return tg_service
 
 
 async def test_an_exception_in_a_handler_reaches_the_error_handler_and_the_user_is_answered(

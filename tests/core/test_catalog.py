@@ -37,24 +37,27 @@ def test_missing_column_is_named(tmp_path):
         load_catalog(_write(tmp_path, frame))
 
 
-def test_non_numeric_feature_names_row_and_column(tmp_path):
-    frame = pd.read_csv(MOODS_CATALOG, dtype=str)
+def _non_numeric(frame):
     frame.loc[9, "energy"] = "loud"
-    with pytest.raises(CatalogError, match=r"row 11, column energy: 'loud' is not a number"):
-        load_catalog(_write(tmp_path, frame))
 
 
-def test_duplicate_id_names_both_rows(tmp_path):
-    frame = pd.read_csv(MOODS_CATALOG, dtype=str)
+def _duplicate_id(frame):
     frame.loc[20, "id"] = frame.loc[3, "id"]
-    with pytest.raises(CatalogError, match=r"row 22, column id: duplicate id .* \(first at row 5\)"):
-        load_catalog(_write(tmp_path, frame))
 
 
-def test_unknown_mood_names_row_and_column(tmp_path):
-    frame = pd.read_csv(MOODS_CATALOG, dtype=str)
+def _unknown_mood(frame):
     frame.loc[0, "mood"] = "Angsty"
-    with pytest.raises(CatalogError, match=r"row 2, column mood: 'Angsty'"):
+
+
+@pytest.mark.parametrize(("spoil", "message"), [
+    (_non_numeric, r"row 11, column energy: 'loud' is not a number"),
+    (_duplicate_id, r"row 22, column id: duplicate id .* \(first at row 5\)"),
+    (_unknown_mood, r"row 2, column mood: 'Angsty'"),
+])
+def test_bad_cell_names_row_and_column(tmp_path, spoil, message):
+    frame = pd.read_csv(MOODS_CATALOG, dtype=str)
+    spoil(frame)
+    with pytest.raises(CatalogError, match=message):
         load_catalog(_write(tmp_path, frame))
 
 
