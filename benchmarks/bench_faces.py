@@ -33,10 +33,10 @@ from benchmarks.face_canvases import (
     fer_paths,
     matches,
 )
-from core.faces import FaceDetector
-from core.intake import load_image
-from core.pipeline import Pipeline
-from core.settings import Settings
+from moodtunes.core.faces import FaceDetector
+from moodtunes.core.intake import load_image
+from moodtunes.core.pipeline import Pipeline
+from moodtunes.core.settings import Settings
 
 
 def jpeg(image: Image.Image) -> bytes:

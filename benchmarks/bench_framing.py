@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.face_canvases import backgrounds, fer_paths
-from core.faces import BlazeFaceFinder, FaceFrame, Found, MtcnnFinder, aligned_crop, fer_frame
+from moodtunes.core.faces import BlazeFaceFinder, FaceFrame, Found, MtcnnFinder, aligned_crop, fer_frame
 
 CANVAS = (480, 360)  # the detector's own working size, so no downscale blurs the comparison
 OLD_MARGIN = 0.15  # the framing served before: box centre, larger box side * 1.15

@@ -35,9 +35,9 @@ def main() -> None:
 
     import keras
 
-    from core.emotion import EmotionModel
-    from training.finalize import export_tflite
-    from training.train_emotion import build_model, default_config, make_optimizer, uses_mixed_precision
+    from moodtunes.core.emotion import EmotionModel
+    from moodtunes.training.finalize import export_tflite
+    from moodtunes.training.train_emotion import build_model, default_config, make_optimizer, uses_mixed_precision
 
     training_policy = "mixed_bfloat16" if uses_mixed_precision(default_config("default", data="unused")) else "float32"
     rows = []

@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps
 
-from core.catalog_build import served_catalog
-from core.emotions import EMOTIONS
-from core.mood import MOODS
-from core.pipeline import Pipeline
-from core.recommender import CATALOG_COLUMNS, FEATURES, Recommender
-from core.settings import PROJECT_ROOT, Settings
+from moodtunes.core.catalog_build import served_catalog
+from moodtunes.core.emotions import EMOTIONS
+from moodtunes.core.mood import MOODS
+from moodtunes.core.pipeline import Pipeline
+from moodtunes.core.recommender import CATALOG_COLUMNS, FEATURES, Recommender
+from moodtunes.core.settings import PROJECT_ROOT, Settings
 
 FER_VAL = PROJECT_ROOT.parent / "shared" / "data" / "fer2013" / "val"
 

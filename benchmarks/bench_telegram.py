@@ -22,11 +22,11 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from benchmarks.bench_pipeline import percentiles, real_photos
-from bot.service import ChatService
-from bot.telegram_bot import serve
-from core.pipeline import Pipeline
-from core.settings import Settings
-from db.store import Store
+from moodtunes.bot.service import ChatService
+from moodtunes.bot.telegram_bot import serve
+from moodtunes.core.pipeline import Pipeline
+from moodtunes.core.settings import Settings
+from moodtunes.db.store import Store
 from tests.fakes.telegram_server import ApiCall, FakeTelegram
 
 TICK = 0.05  # seconds between two ticks of the event-loop watchdog

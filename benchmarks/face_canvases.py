@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from core.emotions import EMOTIONS
-from core.settings import PROJECT_ROOT
+from moodtunes.core.emotions import EMOTIONS
+from moodtunes.core.settings import PROJECT_ROOT
 
 FER_ROOT = PROJECT_ROOT.parent / "shared" / "data" / "fer2013"
 

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks.bench_pipeline import percentiles, synthetic_catalog
-from core.catalog import FEATURES, load_catalog
-from core.catalog_build import BUILT_CATALOG, build_catalog, served_catalog
-from core.emotions import EMOTIONS
-from core.mood import STRATEGIES, MoodMap
-from core.recommender import Recommender, Variety
-from core.settings import MOODS_CATALOG, Settings
+from moodtunes.core.catalog import FEATURES, load_catalog
+from moodtunes.core.catalog_build import BUILT_CATALOG, build_catalog, served_catalog
+from moodtunes.core.emotions import EMOTIONS
+from moodtunes.core.mood import STRATEGIES, MoodMap
+from moodtunes.core.recommender import Recommender, Variety
+from moodtunes.core.settings import MOODS_CATALOG, Settings
 
 SEED = 12
 K = 5

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from bot.service import ChatService
-from core.pipeline import Pipeline
-from core.settings import Settings
-from db.store import Store
+from moodtunes.bot.service import ChatService
+from moodtunes.core.pipeline import Pipeline
+from moodtunes.core.settings import Settings
+from moodtunes.db.store import Store
 
 log = logging.getLogger("moodtunes")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.mood import MOODS, STRATEGIES
+from moodtunes.core.mood import MOODS, STRATEGIES
 
 MAX_BYTES = 64
 _TRACK_ID = re.compile(r"^[0-9A-Za-z]{22}$")

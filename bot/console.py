@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from bot.service import STRATEGY_LABEL, Answer, AnswerKind, ChatService
-from core import messages
-from core.mood import MOODS, Strategy
+from moodtunes.bot.service import STRATEGY_LABEL, Answer, AnswerKind, ChatService
+from moodtunes.core import messages
+from moodtunes.core.mood import MOODS, Strategy
 
 log = logging.getLogger("moodtunes.console")
 
@@ -164,9 +164,9 @@ def chat_loop(service: ChatService, stdin: TextIO = sys.stdin, write: Callable[[
 
 
 def run_console() -> None:
-    from bot.app import build_service
-    from core.errors import MoodTunesError
-    from core.settings import get_settings
+    from moodtunes.bot.app import build_service
+    from moodtunes.core.errors import MoodTunesError
+    from moodtunes.core.settings import get_settings
 
     try:
         service = build_service(get_settings())

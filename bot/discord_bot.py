@@ -21,13 +21,13 @@ from discord.ext import commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot import callbacks, layout
-from bot.callbacks import Callback, InvalidCallback
-from bot.service import Answer, AnswerKind, ChatService
-from core import messages
-from core.mood import MOODS
-from core.recommender import Track
-from core.settings import Settings
+from moodtunes.bot import callbacks, layout
+from moodtunes.bot.callbacks import Callback, InvalidCallback
+from moodtunes.bot.service import Answer, AnswerKind, ChatService
+from moodtunes.core import messages
+from moodtunes.core.mood import MOODS
+from moodtunes.core.recommender import Track
+from moodtunes.core.settings import Settings
 
 PLATFORM = "discord"
 log = logging.getLogger("moodtunes.discord")

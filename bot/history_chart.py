@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 
-from core.mood import MOODS
-from db.records import EventRecord
+from moodtunes.core.mood import MOODS
+from moodtunes.db.records import EventRecord
 
 MOOD_COLOURS = {"Happy": "tab:orange", "Sad": "tab:blue", "Energetic": "tab:red", "Calm": "tab:green"}
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot import callbacks
-from bot.callbacks import Callback, ForgetMe, More, PickMood, SetDefaultStrategy, SwitchStrategy, Vote
-from bot.service import STRATEGY_LABEL, Answer, AnswerKind
-from core.mood import MOODS, STRATEGIES
+from moodtunes.bot import callbacks
+from moodtunes.bot.callbacks import Callback, ForgetMe, More, PickMood, SetDefaultStrategy, SwitchStrategy, Vote
+from moodtunes.bot.service import STRATEGY_LABEL, Answer, AnswerKind
+from moodtunes.core.mood import MOODS, STRATEGIES
 
 ROW_MAX = 5  # buttons per row: Discord's limit (Telegram allows more)
 VOTED_TRACKS = 10  # 👍 and 👎 rows for up to ten tracks plus the More row: five rows, Discord's limit

@@ -8,8 +8,8 @@ import logging
 import signal
 import sys
 
-from core.errors import MoodTunesError
-from core.settings import Settings, get_settings
+from moodtunes.core.errors import MoodTunesError
+from moodtunes.core.settings import Settings, get_settings
 
 log = logging.getLogger("moodtunes")
 
@@ -24,12 +24,12 @@ async def serve_adapters(settings: Settings, service, webhook_url: str | None = 
             loop.add_signal_handler(sig, stop.set)
     tasks = []
     if settings.telegram_token.get_secret_value():
-        from bot.telegram_bot import serve as serve_telegram
+        from moodtunes.bot.telegram_bot import serve as serve_telegram
 
         tasks.append(asyncio.create_task(serve_telegram(settings, service, stop, webhook_url=webhook_url),
                                          name="telegram"))
     if settings.discord_token.get_secret_value():
-        from bot.discord_bot import serve as serve_discord
+        from moodtunes.bot.discord_bot import serve as serve_discord
 
         tasks.append(asyncio.create_task(serve_discord(settings, service, stop), name="discord"))
     log.info("running: %s", ", ".join(t.get_name() for t in tasks))
@@ -61,12 +61,12 @@ def run_adapters(webhook_url: str | None = None) -> int:
         print("error: --webhook needs TELEGRAM_WEBHOOK_SECRET (Telegram sends it with every update)", file=sys.stderr)
         return 1
     if not has_token:
-        from bot.console import run_console
+        from moodtunes.bot.console import run_console
 
         log.info("no TELEGRAM_TOKEN or DISCORD_TOKEN set: starting the console chat")
         run_console()
         return 0
-    from bot.app import build_service
+    from moodtunes.bot.app import build_service
 
     try:
         service = build_service(settings)

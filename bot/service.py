@@ -19,16 +19,16 @@ from enum import StrEnum
 from functools import partial, wraps
 from typing import Any
 
-from bot import history_chart
-from bot.callbacks import Callback, ForgetMe, More, PickMood, SetDefaultStrategy, SwitchStrategy, Vote
-from core import messages
-from core.errors import ImageRejected, ImageTooLarge, NotAnImage, UnknownMood
-from core.mood import STRATEGIES, Strategy
-from core.pipeline import Pipeline
-from core.recommender import Recommendation, Track
-from db.errors import NotFound, StorageUnavailable
-from db.records import EventRecord
-from db.store import Store
+from moodtunes.bot import history_chart
+from moodtunes.bot.callbacks import Callback, ForgetMe, More, PickMood, SetDefaultStrategy, SwitchStrategy, Vote
+from moodtunes.core import messages
+from moodtunes.core.errors import ImageRejected, ImageTooLarge, NotAnImage, UnknownMood
+from moodtunes.core.mood import STRATEGIES, Strategy
+from moodtunes.core.pipeline import Pipeline
+from moodtunes.core.recommender import Recommendation, Track
+from moodtunes.db.errors import NotFound, StorageUnavailable
+from moodtunes.db.records import EventRecord
+from moodtunes.db.store import Store
 
 log = logging.getLogger("moodtunes.bot")
 

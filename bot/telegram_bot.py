@@ -34,11 +34,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks, layout
-from bot.service import Answer, ChatService
-from core import messages
-from core.errors import NotAnImage
-from core.settings import Settings
+from moodtunes.bot import callbacks, layout
+from moodtunes.bot.service import Answer, ChatService
+from moodtunes.core import messages
+from moodtunes.core.errors import NotAnImage
+from moodtunes.core.settings import Settings
 
 PLATFORM = "telegram"
 COMMANDS = (

@@ -27,8 +27,8 @@ def import_command(
     fmt: Annotated[str, typer.Option("--format", help="auto (by header), spotify-hits or catalog")] = "auto",
 ) -> None:
     """Turn SOURCE into the catalog format: columns mapped, ids from URIs, duplicates dropped and counted."""
-    from core.catalog import import_catalog, write_catalog
-    from core.errors import CatalogError
+    from moodtunes.core.catalog import import_catalog, write_catalog
+    from moodtunes.core.errors import CatalogError
 
     try:
         result = import_catalog(source, fmt, progress=True)
@@ -47,11 +47,11 @@ def label_command(
     model: Annotated[Path | None, typer.Option(help="mood classifier folder [default: MOOD_CLASSIFIER_DIR]")] = None,
 ) -> None:
     """Add each track's predicted mood and its probability (mood_probability) with the mood classifier."""
-    from core.catalog import import_catalog, write_catalog
-    from core.catalog_build import label_import
-    from core.errors import CatalogError
-    from core.mood_classifier import MoodClassifier
-    from core.settings import get_settings
+    from moodtunes.core.catalog import import_catalog, write_catalog
+    from moodtunes.core.catalog_build import label_import
+    from moodtunes.core.errors import CatalogError
+    from moodtunes.core.mood_classifier import MoodClassifier
+    from moodtunes.core.settings import get_settings
 
     try:
         classifier = MoodClassifier.load(model or get_settings().mood_classifier_dir)
@@ -68,9 +68,9 @@ def build_command(
     force: Annotated[bool, typer.Option(help="rebuild even when the built catalog is up to date")] = False,
 ) -> None:
     """Build the default catalog (CATALOG_SOURCE imported and labelled) into DATA_DIR; skipped when up to date."""
-    from core.catalog_build import BUILT_CATALOG, build_catalog
-    from core.errors import CatalogError
-    from core.settings import get_settings
+    from moodtunes.core.catalog_build import BUILT_CATALOG, build_catalog
+    from moodtunes.core.errors import CatalogError
+    from moodtunes.core.settings import get_settings
 
     settings = get_settings()
     try:
@@ -94,8 +94,8 @@ def train_catalog(
              "gradient_boosting]")] = None,
 ) -> None:
     """Compare mood classifiers on the audio features (stratified CV), save the best with its metadata."""
-    from core.errors import CatalogError
-    from training.train_catalog import CANDIDATES, format_result, train
+    from moodtunes.core.errors import CatalogError
+    from moodtunes.training.train_catalog import CANDIDATES, format_result, train
 
     names = [n.strip() for n in candidates.split(",") if n.strip()] if candidates else list(CANDIDATES)
     try:

@@ -13,10 +13,10 @@ import typer
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
-from db import migrate
-from db.engine import make_engine
-from db.report import feedback_summary, plot, render_table
-from db.store import Store
+from moodtunes.db import migrate
+from moodtunes.db.engine import make_engine
+from moodtunes.db.report import feedback_summary, plot, render_table
+from moodtunes.db.store import Store
 
 db_app = typer.Typer(no_args_is_help=True)
 report_app = typer.Typer(no_args_is_help=True)
@@ -75,7 +75,7 @@ def feedback_command(
 
 def _settings_url() -> str:
     # Imported on use: --url alone must work without loading (and validating) the app settings.
-    from core.settings import get_settings
+    from moodtunes.core.settings import get_settings
 
     return get_settings().database_url
 

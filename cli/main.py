@@ -27,9 +27,9 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
 
 
 def _pipeline(model_dir: Path | None = None):
-    from core.errors import MoodTunesError
-    from core.pipeline import Pipeline
-    from core.settings import get_settings
+    from moodtunes.core.errors import MoodTunesError
+    from moodtunes.core.pipeline import Pipeline
+    from moodtunes.core.settings import get_settings
 
     settings = get_settings()
     if model_dir is not None:
@@ -48,8 +48,8 @@ def recommend(
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
     """Find the face in PHOTO, read its emotion and recommend five tracks."""
-    from core.errors import ImageRejected
-    from core.mood import STRATEGIES
+    from moodtunes.core.errors import ImageRejected
+    from moodtunes.core.mood import STRATEGIES
 
     if strategy is not None and strategy not in STRATEGIES:
         _fail(f"--strategy must be one of {', '.join(STRATEGIES)}")
@@ -68,7 +68,7 @@ def recommend(
     if not result.faces:
         typer.echo("No face found in the photo.")
         return
-    from bot.service import STRATEGY_LABEL, format_tracks
+    from moodtunes.bot.service import STRATEGY_LABEL, format_tracks
 
     p = result.primary.prediction
     typer.echo(f"Emotion: {p.emotion} ({p.confidence:.0%})" + (f" — largest of {len(result.faces)} faces"
@@ -92,13 +92,13 @@ def evaluate(
     from PIL import Image
     from tqdm import tqdm
 
-    from core.dataset import labelled_images
-    from core.emotion import EmotionModel
-    from core.emotions import EMOTIONS
-    from core.errors import ImageRejected, MoodTunesError
-    from core.evaluation import evaluate_predictions
-    from core.intake import load_image
-    from core.settings import get_settings
+    from moodtunes.core.dataset import labelled_images
+    from moodtunes.core.emotion import EmotionModel
+    from moodtunes.core.emotions import EMOTIONS
+    from moodtunes.core.errors import ImageRejected, MoodTunesError
+    from moodtunes.core.evaluation import evaluate_predictions
+    from moodtunes.core.intake import load_image
+    from moodtunes.core.settings import get_settings
 
     settings = get_settings()
     model_dir = model or settings.model_dir
@@ -114,7 +114,7 @@ def evaluate(
     size = classifier.input_size
     detector = None
     if detect:
-        from core.faces import FaceDetector
+        from moodtunes.core.faces import FaceDetector
 
         detector = FaceDetector(max_side=settings.detect_max_side, min_face_size=settings.min_face_size, crop_size=size)
     faces, labels, skipped = [], [], 0
@@ -162,7 +162,7 @@ def evaluate(
 @app.command()
 def chat() -> None:
     """Console chat that behaves like the bot: type a photo path, /mood happy, more, /help."""
-    from bot.console import run_console
+    from moodtunes.bot.console import run_console
 
     _configure_logging()
     run_console()
@@ -173,7 +173,7 @@ def run(
     webhook: Annotated[Optional[str], typer.Option(help="Telegram webhook URL (needs TELEGRAM_WEBHOOK_SECRET)")] = None,
 ) -> None:
     """Start every adapter whose token is set (TELEGRAM_TOKEN, DISCORD_TOKEN); the console chat when none is."""
-    from bot.run import run_adapters
+    from moodtunes.bot.run import run_adapters
 
     _configure_logging()
     raise typer.Exit(run_adapters(webhook_url=webhook))
@@ -209,7 +209,7 @@ def train_emotion(
     seed: Annotated[Optional[int], typer.Option()] = None,
 ) -> None:
     """Train (or resume) an emotion model; the selected epoch is exported to OUT/model."""
-    from training.train_emotion import ARCHITECTURES, default_config, train
+    from moodtunes.training.train_emotion import ARCHITECTURES, default_config, train
 
     if resume is None:
         if arch not in ARCHITECTURES:
@@ -241,7 +241,7 @@ def train_ensemble(
     out: Annotated[Path, typer.Option(help="folder for the ensemble's model/")] = Path("runs/ensemble"),
 ) -> None:
     """Average finished runs or model folders into one servable model, measured on val."""
-    from training.ensemble import build_ensemble
+    from moodtunes.training.ensemble import build_ensemble
 
     try:
         folder = build_ensemble(member, out)
@@ -251,7 +251,7 @@ def train_ensemble(
 
 
 def _configure_logging() -> None:
-    from core.settings import get_settings
+    from moodtunes.core.settings import get_settings
 
     logging.basicConfig(level=get_settings().log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -262,8 +262,8 @@ def _configure_logging() -> None:
 
 
 def _mount_optional() -> None:
-    from cli.catalog_commands import catalog_app, train_catalog
-    from cli.db_commands import db_app, report_app
+    from moodtunes.cli.catalog_commands import catalog_app, train_catalog
+    from moodtunes.cli.db_commands import db_app, report_app
 
     app.add_typer(db_app, name="db")
     app.add_typer(report_app, name="report")

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.emotion import tflite_interpreter
-from core.errors import ModelError
+from moodtunes.core.emotion import tflite_interpreter
+from moodtunes.core.errors import ModelError
 
 FACE_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "faces"
 

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from core.errors import CatalogError
-from core.mood import MOODS, canonical_mood
+from moodtunes.core.errors import CatalogError
+from moodtunes.core.mood import MOODS, canonical_mood
 
 CATALOG_COLUMNS = (
     "name", "album", "artist", "id", "release_date", "popularity", "length", "danceability", "acousticness",

@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from core.catalog import PROGRESS_ROWS, ImportResult, import_catalog, load_catalog, write_catalog
-from core.errors import CatalogError
-from core.mood_classifier import MoodClassifier
+from moodtunes.core.catalog import PROGRESS_ROWS, ImportResult, import_catalog, load_catalog, write_catalog
+from moodtunes.core.errors import CatalogError
+from moodtunes.core.mood_classifier import MoodClassifier
 
 log = logging.getLogger("moodtunes.catalog")
 

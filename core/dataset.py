@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.emotions import EMOTIONS, canonical_emotion
+from moodtunes.core.emotions import EMOTIONS, canonical_emotion
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"}
 

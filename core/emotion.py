@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.emotions import EMOTIONS
-from core.errors import ModelError
+from moodtunes.core.emotions import EMOTIONS
+from moodtunes.core.errors import ModelError
 
 MODEL_FILE = "model.tflite"
 METADATA_FILE = "metadata.json"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.emotions import EMOTIONS
+from moodtunes.core.emotions import EMOTIONS
 
 
 @dataclass(frozen=True)

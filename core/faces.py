@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from core.blazeface import FACE_MODEL_DIR, LEFT_EYE, RIGHT_EYE, SHORT_RANGE, BlazeFace, box_iou
+from moodtunes.core.blazeface import FACE_MODEL_DIR, LEFT_EYE, RIGHT_EYE, SHORT_RANGE, BlazeFace, box_iou
 
 SELFIE_FACE = 0.15  # a lone BlazeFace face at least this fraction of the photo's longer side wide ...
 SELFIE_SCORE = 0.85  # ... and at least this sure is taken without asking MTCNN

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.emotions import EMOTIONS
+from moodtunes.core.emotions import EMOTIONS
 
 # Faces under this fraction of the largest face's area are passers-by in the background, not the group.
 BYSTANDER_AREA = 0.1

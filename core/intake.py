@@ -7,7 +7,7 @@ import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from core.errors import EmptyImage, ImageTooLarge, ImageTooSmall, NotAnImage, TooManyPixels, TruncatedImage
+from moodtunes.core.errors import EmptyImage, ImageTooLarge, ImageTooSmall, NotAnImage, TooManyPixels, TruncatedImage
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF")  # JPEG covers multi-picture (MPO) phone photos
 

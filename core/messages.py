@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core import errors
+from moodtunes.core import errors
 
 EMOJI = {"angry": "😠", "disgust": "🤢", "fear": "😨", "happy": "😊", "neutral": "😐", "sad": "😢", "surprise": "😮"}
 

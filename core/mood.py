@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from core.emotions import EMOTIONS
-from core.errors import MoodTunesError
+from moodtunes.core.emotions import EMOTIONS
+from moodtunes.core.errors import MoodTunesError
 
 MOODS: tuple[str, ...] = ("Happy", "Sad", "Energetic", "Calm")
 

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import sklearn
 
-from core.catalog import MOOD_PROBABILITY
-from core.errors import CatalogError
+from moodtunes.core.catalog import MOOD_PROBABILITY
+from moodtunes.core.errors import CatalogError
 
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"

@@ -7,15 +7,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from core.catalog_build import served_catalog
-from core.emotion import EmotionModel, EmotionPrediction
-from core.errors import UnknownMood
-from core.faces import FaceDetector
-from core.group import GroupEmotion, group_emotion
-from core.intake import ORIGINAL_SIZE, load_image
-from core.mood import STRATEGIES, MoodMap, MoodTarget, canonical_mood
-from core.recommender import Recommendation, Recommender, Track
-from core.settings import Settings
+from moodtunes.core.catalog_build import served_catalog
+from moodtunes.core.emotion import EmotionModel, EmotionPrediction
+from moodtunes.core.errors import UnknownMood
+from moodtunes.core.faces import FaceDetector
+from moodtunes.core.group import GroupEmotion, group_emotion
+from moodtunes.core.intake import ORIGINAL_SIZE, load_image
+from moodtunes.core.mood import STRATEGIES, MoodMap, MoodTarget, canonical_mood
+from moodtunes.core.recommender import Recommendation, Recommender, Track
+from moodtunes.core.settings import Settings
 
 
 @dataclass(frozen=True)

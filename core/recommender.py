@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
-from core.catalog import CATALOG_COLUMNS, FEATURES, MOOD_PROBABILITY, load_catalog
-from core.errors import UnknownMood
-from core.mood import MOODS, MoodTarget
+from moodtunes.core.catalog import CATALOG_COLUMNS, FEATURES, MOOD_PROBABILITY, load_catalog
+from moodtunes.core.errors import UnknownMood
+from moodtunes.core.mood import MOODS, MoodTarget
 
 __all__ = ["CATALOG_COLUMNS", "FEATURES", "Recommendation", "Recommender", "Track", "Variety", "load_catalog"]
 

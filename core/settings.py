@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.mood import Strategy
+from moodtunes.core.mood import Strategy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Track data is never committed; it is read from the shared data folder beside the checkout.

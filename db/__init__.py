@@ -4,8 +4,8 @@ SQLAlchemy 2.x models with Alembic migrations; works on SQLite (default) and Pos
 The public entry point is :class:`db.store.Store`; it returns frozen dataclasses, never ORM objects.
 """
 
-from db.engine import make_engine
-from db.records import EventRecord
-from db.store import Store
+from moodtunes.db.engine import make_engine
+from moodtunes.db.records import EventRecord
+from moodtunes.db.store import Store
 
 __all__ = ["EventRecord", "Store", "make_engine"]

@@ -6,8 +6,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from db.records import FeedbackCount
-from db.store import GROUPINGS, Store
+from moodtunes.db.records import FeedbackCount
+from moodtunes.db.store import GROUPINGS, Store
 
 NONE_LABEL = "(none)"  # how a NULL key (e.g. no emotion for a "mood" request) is shown
 

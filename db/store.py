@@ -16,13 +16,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from db import migrate
-from db.engine import for_writes, make_engine
-from db.errors import NotFound, StorageUnavailable
-from db.identity import hash_user_id
-from db.models import Feedback, RecommendationEvent, User, utcnow
-from db.records import EventRecord, FeedbackCount
-from db.retry import retry_locked
+from moodtunes.db import migrate
+from moodtunes.db.engine import for_writes, make_engine
+from moodtunes.db.errors import NotFound, StorageUnavailable
+from moodtunes.db.identity import hash_user_id
+from moodtunes.db.models import Feedback, RecommendationEvent, User, utcnow
+from moodtunes.db.records import EventRecord, FeedbackCount
+from moodtunes.db.retry import retry_locked
 
 T = TypeVar("T")
 

@@ -19,7 +19,7 @@ from stat import S_ISREG
 import numpy as np
 from PIL import Image
 
-from core import errors, messages
+from moodtunes.core import errors, messages
 from tests.helpers import bomb_png, encode
 
 TRACKS = "tracks"

@@ -10,7 +10,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import pytest
 from PIL import Image
 
-from core.settings import Settings
+from moodtunes.core.settings import Settings
 from tests.helpers import encode, migrated_sqlite_store
 
 
@@ -49,7 +49,7 @@ def settings(tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="session")
 def pipeline(settings):
-    from core.pipeline import Pipeline
+    from moodtunes.core.pipeline import Pipeline
 
     built = Pipeline.from_settings(settings)
     built.warm_up()
@@ -63,6 +63,6 @@ def store(tmp_path):
 
 @pytest.fixture
 def service(pipeline, store):
-    from bot.service import ChatService
+    from moodtunes.bot.service import ChatService
 
     return ChatService(pipeline, store, photos_per_minute=1000)

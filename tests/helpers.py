@@ -59,7 +59,7 @@ def capture_logs(logger_name: str | None = None, level: int = logging.DEBUG):
 
 def migrated_sqlite_store(folder: Path):
     """A real, migrated SQLite store in ``folder`` (close it when done)."""
-    from db.store import Store
+    from moodtunes.db.store import Store
 
     built = Store(f"sqlite:///{folder / 'moodtunes.sqlite3'}", salt="test-salt")
     built.upgrade()

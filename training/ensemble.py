@@ -18,14 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from core.emotions import EMOTIONS
-from training.finalize import MODEL_FOLDER, PREPROCESSING, plot_confusion, provenance, write_servable
+from moodtunes.core.emotions import EMOTIONS
+from moodtunes.training.finalize import MODEL_FOLDER, PREPROCESSING, plot_confusion, provenance, write_servable
 
 
 def _read_member(source: Path):
     """(TrainConfig, summary for the metadata) of a training run (run or state folder) or a servable folder."""
-    from training.from_servable import is_servable_folder
-    from training.train_emotion import TrainConfig, read_run
+    from moodtunes.training.from_servable import is_servable_folder
+    from moodtunes.training.train_emotion import TrainConfig, read_run
 
     source = Path(source)
     if is_servable_folder(source):
@@ -52,9 +52,9 @@ def _read_member(source: Path):
 
 def _member_model(summary: dict, config, train_images: np.ndarray):
     """The member's float32 Keras model: its run's selected weights, or recovered from its TFLite export."""
-    from training.from_servable import recover_keras_model
-    from training.models import build_model
-    from training.train_emotion import run_model
+    from moodtunes.training.from_servable import recover_keras_model
+    from moodtunes.training.models import build_model
+    from moodtunes.training.train_emotion import run_model
 
     if "run" in summary:
         return run_model(Path(summary["run"]))
@@ -65,7 +65,7 @@ def build_ensemble(members: list[Path], out: Path) -> Path:
     """Average the members (finished run folders or servable model folders, e.g. models/emotion)."""
     import keras
 
-    from training.fer_data import cached_splits
+    from moodtunes.training.fer_data import cached_splits
 
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two --member runs")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.emotions import EMOTIONS, canonical_emotion
+from moodtunes.core.emotions import EMOTIONS, canonical_emotion
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"}
 # fer2013.csv "Usage" column -> our split names.

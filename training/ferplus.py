@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.emotions import EMOTIONS
+from moodtunes.core.emotions import EMOTIONS
 
 VOTES_FILE = "ferplus_votes.csv"
 # FER+ column -> our class name.

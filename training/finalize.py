@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.emotion import METADATA_FILE, MODEL_FILE, EmotionModel, file_sha256
-from core.emotions import EMOTIONS
-from core.evaluation import EvaluationReport, evaluate_predictions
+from moodtunes.core.emotion import METADATA_FILE, MODEL_FILE, EmotionModel, file_sha256
+from moodtunes.core.emotions import EMOTIONS
+from moodtunes.core.evaluation import EvaluationReport, evaluate_predictions
 
 MODEL_FOLDER = "model"
 PREPROCESSING = ("face crop aligned by the eyes, greyscale, resized to input_size x input_size, "
@@ -97,7 +97,7 @@ def write_servable(folder: Path, keras_model, metadata: dict, splits: dict) -> E
 
 def ferplus_agreement(model: EmotionModel, faces, data_dir: Path) -> dict | None:
     """Accuracy against the FER+ majority label, on the faces that have FER+ votes."""
-    from training.ferplus import majority_labels
+    from moodtunes.training.ferplus import majority_labels
 
     majority = majority_labels(faces.paths, data_dir)
     voted = majority >= 0

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.emotion import METADATA_FILE, MODEL_FILE
+from moodtunes.core.emotion import METADATA_FILE, MODEL_FILE
 
 
 def is_servable_folder(path: Path) -> bool:

@@ -27,9 +27,9 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from core.catalog import FEATURES, load_catalog
-from core.mood import MOODS
-from core.mood_classifier import METADATA_FILE, MODEL_FILE
+from moodtunes.core.catalog import FEATURES, load_catalog
+from moodtunes.core.mood import MOODS
+from moodtunes.core.mood_classifier import METADATA_FILE, MODEL_FILE
 
 # --- hyper-parameters ------------------------------------------------------------------------------------------
 # Every audio feature both catalogs share; length helps a little (calm and sad tracks run longer).

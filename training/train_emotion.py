@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.emotions import EMOTIONS
-from training.finalize import finalize
-from training.models import ARCHITECTURES, build_model, family
+from moodtunes.core.emotions import EMOTIONS
+from moodtunes.training.finalize import finalize
+from moodtunes.training.models import ARCHITECTURES, build_model, family
 
 __all__ = ["ARCHITECTURES", "TrainConfig", "build_model", "default_config", "train"]
 
@@ -120,7 +120,7 @@ def class_weights(counts: np.ndarray, power: float) -> np.ndarray:
 
 def training_arrays(config: TrainConfig, splits) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Training faces, their targets (FER+-mixed where configured), per-face class weights, faces with votes."""
-    from training.ferplus import mixed_targets
+    from moodtunes.training.ferplus import mixed_targets
 
     faces = splits["train"]
     images, labels, paths = faces.images, faces.labels, faces.paths
@@ -140,7 +140,7 @@ def training_dataset(config: TrainConfig, images, targets, sample_weights, first
     over the whole schedule: the same batches whether or not the run was interrupted."""
     import tensorflow as tf
 
-    from training.augment import augment_batch
+    from moodtunes.training.augment import augment_batch
 
     n = len(images)
     steps = math.ceil(n / config.batch_size)
@@ -294,7 +294,7 @@ def initial_weights(config: TrainConfig, train_images: np.ndarray) -> list[np.nd
     """Weights of --init-from: a run folder or a servable model folder (e.g. the shipped models/emotion)."""
     import keras
 
-    from training.from_servable import is_servable_folder, recover_keras_model
+    from moodtunes.training.from_servable import is_servable_folder, recover_keras_model
 
     source = Path(config.init_from)
     policy = keras.mixed_precision.global_policy()
@@ -340,7 +340,7 @@ def train(config: TrainConfig, resume: Path | None = None) -> Path:
     """Run (or resume) training, then finalize. Returns the servable model folder."""
     import keras
 
-    from training.fer_data import cached_splits
+    from moodtunes.training.fer_data import cached_splits
 
     if resume is not None:
         config, run = read_run(resume)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from db.engine import is_sqlite, make_engine
-from db.models import Base
+from moodtunes.db.engine import is_sqlite, make_engine
+from moodtunes.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -11,11 +11,11 @@ from types import SimpleNamespace
 import pytest
 import pytest_asyncio
 
-from bot.discord_bot import serve as serve_discord
-from bot.service import ChatService
-from bot.telegram_bot import serve as serve_telegram
-from core.settings import Settings
-from db.store import Store
+from moodtunes.bot.discord_bot import serve as serve_discord
+from moodtunes.bot.service import ChatService
+from moodtunes.bot.telegram_bot import serve as serve_telegram
+from moodtunes.core.settings import Settings
+from moodtunes.db.store import Store
 from tests.bot.discord_flows import Capture, race
 from tests.bot.telegram_flows import TOKEN, WAIT, bot_settings, started
 from tests.fakes.discord_server import FakeDiscord

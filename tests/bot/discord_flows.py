@@ -8,8 +8,8 @@ import logging
 import re
 import sqlite3
 
-from bot import callbacks
-from bot.callbacks import More, Vote
+from moodtunes.bot import callbacks
+from moodtunes.bot.callbacks import More, Vote
 from tests.fakes.discord_server import Recorded
 
 TRACK_LINK = re.compile(r"https://open\.spotify\.com/track/([0-9A-Za-z]{22})")

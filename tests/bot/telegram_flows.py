@@ -7,10 +7,10 @@ import re
 
 from sqlalchemy import text
 
-from bot import callbacks
-from bot.service import STRATEGY_LABEL
-from core.settings import Settings
-from db.store import Store
+from moodtunes.bot import callbacks
+from moodtunes.bot.service import STRATEGY_LABEL
+from moodtunes.core.settings import Settings
+from moodtunes.db.store import Store
 from tests.fakes.telegram_server import FakeTelegram
 
 TOKEN = "123:TEST"

@@ -12,11 +12,11 @@ import re
 import pytest
 from PIL import Image
 
-from bot.console import ConsoleChat
-from bot.service import ChatService
-from core import messages
-from core.mood import MOODS
-from db.store import Store
+from moodtunes.bot.console import ConsoleChat
+from moodtunes.bot.service import ChatService
+from moodtunes.core import messages
+from moodtunes.core.mood import MOODS
+from moodtunes.db.store import Store
 from tests.bad_inputs import (
     GROUP,
     GROUP_SENTENCE,

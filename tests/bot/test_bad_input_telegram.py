@@ -14,9 +14,9 @@ import re
 import pytest
 import pytest_asyncio
 
-from bot import callbacks
-from core import messages
-from core.mood import MOODS
+from moodtunes.bot import callbacks
+from moodtunes.core import messages
+from moodtunes.core.mood import MOODS
 from tests.bad_inputs import (
     FORGED_PAYLOADS,
     GROUP,

@@ -8,10 +8,10 @@ import logging
 import pytest
 from sqlalchemy import text
 
-from bot.console import NOT_UNDERSTOOD, ConsoleChat, chat_loop
-from bot.service import SWITCH_NEEDS_PHOTO
-from core import messages
-from core.mood import MOODS
+from moodtunes.bot.console import NOT_UNDERSTOOD, ConsoleChat, chat_loop
+from moodtunes.bot.service import SWITCH_NEEDS_PHOTO
+from moodtunes.core import messages
+from moodtunes.core.mood import MOODS
 
 SPOTIFY = "https://open.spotify.com/track/"
 

@@ -15,10 +15,10 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 from pydantic import SecretStr
 
-from bot import callbacks
-from bot.callbacks import More, PickMood, SwitchStrategy, Vote
-from bot.discord_bot import serve
-from core import errors, messages
+from moodtunes.bot import callbacks
+from moodtunes.bot.callbacks import More, PickMood, SwitchStrategy, Vote
+from moodtunes.bot.discord_bot import serve
+from moodtunes.core import errors, messages
 from tests.bot.discord_flows import (
     WAIT,
     assert_tracks,

@@ -11,8 +11,8 @@ import sqlite3
 
 import pytest
 
-from bot import callbacks
-from bot.callbacks import Vote
+from moodtunes.bot import callbacks
+from moodtunes.bot.callbacks import Vote
 from tests.fakes.discord_server import FakeDiscord, Recorded
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(120)]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot import callbacks, layout
-from bot.service import Answer, AnswerKind
-from core.mood import MOODS
-from core.recommender import Track
+from moodtunes.bot import callbacks, layout
+from moodtunes.bot.service import Answer, AnswerKind
+from moodtunes.core.mood import MOODS
+from moodtunes.core.recommender import Track
 
 
 def tracks(n: int) -> tuple[Track, ...]:

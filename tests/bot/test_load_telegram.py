@@ -31,13 +31,13 @@ import pytest
 from PIL import Image, ImageOps
 from sqlalchemy import text
 
-from bot import callbacks
-from bot.callbacks import More, Vote
-from bot.service import ChatService
-from bot.telegram_bot import serve
-from core import messages
-from core.settings import Settings
-from db.store import Store
+from moodtunes.bot import callbacks
+from moodtunes.bot.callbacks import More, Vote
+from moodtunes.bot.service import ChatService
+from moodtunes.bot.telegram_bot import serve
+from moodtunes.core import messages
+from moodtunes.core.settings import Settings
+from moodtunes.db.store import Store
 from tests.fakes.telegram_server import ApiCall, FakeTelegram
 from tests.helpers import capture_logs, migrated_sqlite_store
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import DEFAULT_MODEL_DIR
+from moodtunes.core.settings import DEFAULT_MODEL_DIR
 
 
 def moodtunes(args: list[str], env_extra: dict[str, str], tmp_path: Path,

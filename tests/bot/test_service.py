@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.service import NOT_YOURS, AnswerKind, ChatService, FloodGuard
-from core import messages
-from core.errors import ImageTooLarge
+from moodtunes.bot.service import NOT_YOURS, AnswerKind, ChatService, FloodGuard
+from moodtunes.core import messages
+from moodtunes.core.errors import ImageTooLarge
 
 
 def test_only_the_asker_pages_through_an_answer_but_anyone_may_vote(service, astronaut_jpeg):

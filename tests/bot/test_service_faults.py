@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-import bot
-from bot.console import ConsoleChat
-from bot.service import MEMORY_UNAVAILABLE, NOT_SAVED, VOTE_NOT_SAVED, AnswerKind, ChatService
-from core import messages
-from db.identity import hash_user_id
-from db.store import Store
+from moodtunes import bot
+from moodtunes.bot.console import ConsoleChat
+from moodtunes.bot.service import MEMORY_UNAVAILABLE, NOT_SAVED, VOTE_NOT_SAVED, AnswerKind, ChatService
+from moodtunes.core import messages
+from moodtunes.db.identity import hash_user_id
+from moodtunes.db.store import Store
 from tests.helpers import capture_logs
 
 SPOTIFY = "https://open.spotify.com/track/"
@@ -50,9 +50,9 @@ def test_read_only_database_still_answers_and_logs(pipeline, sqlite_store, tmp_p
 
 def test_locked_database_still_answers_and_vote_is_retried(pipeline, sqlite_store, tmp_path, astronaut_jpeg, caplog,
                                                            monkeypatch):
-    import db.retry
+    from moodtunes.db import retry as db_retry
 
-    monkeypatch.setattr(db.retry, "ATTEMPTS", 2, raising=False)
+    monkeypatch.setattr(db_retry, "ATTEMPTS", 2, raising=False)
     service = ChatService(pipeline, sqlite_store, photos_per_minute=100)
     answer = service.handle_photo("console", "dave", astronaut_jpeg)
     track = answer.tracks[0].id

@@ -9,13 +9,13 @@ import discord
 import pytest
 from PIL import Image
 
-from bot.console import ConsoleChat, chat_loop
-from bot.discord_bot import reply_kwargs
-from bot.service import ChatService
-from core.catalog import load_catalog
-from core.pipeline import Pipeline
-from core.recommender import Recommender
-from core.settings import MOODS_CATALOG
+from moodtunes.bot.console import ConsoleChat, chat_loop
+from moodtunes.bot.discord_bot import reply_kwargs
+from moodtunes.bot.service import ChatService
+from moodtunes.core.catalog import load_catalog
+from moodtunes.core.pipeline import Pipeline
+from moodtunes.core.recommender import Recommender
+from moodtunes.core.settings import MOODS_CATALOG
 
 TRACK = re.compile(r"https://open\.spotify\.com/track/([0-9A-Za-z]{22})")
 

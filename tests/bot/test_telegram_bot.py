@@ -16,13 +16,13 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
-from bot import callbacks
-from bot.service import STRATEGY_LABEL
-from bot.telegram_bot import serve
-from core import messages
-from core.emotions import EMOTIONS
-from core.errors import ImageTooLarge, NotAnImage
-from core.mood import MOODS
+from moodtunes.bot import callbacks
+from moodtunes.bot.service import STRATEGY_LABEL
+from moodtunes.bot.telegram_bot import serve
+from moodtunes.core import messages
+from moodtunes.core.emotions import EMOTIONS
+from moodtunes.core.errors import ImageTooLarge, NotAnImage
+from moodtunes.core.mood import MOODS
 from tests.bot.telegram_flows import (
     TOKEN,
     TRACK_URL,

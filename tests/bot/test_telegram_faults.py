@@ -14,11 +14,11 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
-from bot import callbacks
-from bot.callbacks import More, Vote
-from bot.telegram_bot import serve
-from core import messages
-from core.settings import Settings
+from moodtunes.bot import callbacks
+from moodtunes.bot.callbacks import More, Vote
+from moodtunes.bot.telegram_bot import serve
+from moodtunes.core import messages
+from moodtunes.core.settings import Settings
 from tests.fakes.telegram_server import ApiCall, FakeTelegram
 from tests.helpers import capture_logs
 

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from core.catalog import load_catalog
-from core.mood import MOODS
-from core.settings import DEFAULT_CATALOG_SOURCE, MOODS_CATALOG, get_settings
+from moodtunes.cli.main import app
+from moodtunes.core.catalog import load_catalog
+from moodtunes.core.mood import MOODS
+from moodtunes.core.settings import DEFAULT_CATALOG_SOURCE, MOODS_CATALOG, get_settings
 
 runner = CliRunner()
 

@@ -11,8 +11,8 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from core.emotions import EMOTIONS
+from moodtunes.cli.main import app
+from moodtunes.core.emotions import EMOTIONS
 from tests.helpers import FER_ROOT
 
 runner = CliRunner()

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from benchmarks.face_canvases import ASTRONAUT_FACE
-from core.blazeface import LEFT_EYE, RIGHT_EYE, SHORT_RANGE, BlazeFace, ssd_anchors
-from core.errors import ModelError
-from core.faces import letterbox
+from moodtunes.core.blazeface import LEFT_EYE, RIGHT_EYE, SHORT_RANGE, BlazeFace, ssd_anchors
+from moodtunes.core.errors import ModelError
+from moodtunes.core.faces import letterbox
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_overlapping_candidates_become_one_face(blazeface, astronaut_image):
 
 
 def test_threads_share_one_model_safely(blazeface, astronaut_image, chelsea_jpeg):
-    from core.intake import load_image
+    from moodtunes.core.intake import load_image
 
     inputs = [letterbox(astronaut_image, 128), letterbox(load_image(chelsea_jpeg), 128)] * 8
     expected = [blazeface.detect(square) for square in inputs[:2]]

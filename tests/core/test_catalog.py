@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core.catalog import CATALOG_COLUMNS, MOOD_PROBABILITY, import_catalog, load_catalog, write_catalog
-from core.errors import CatalogError
-from core.mood import MOODS
-from core.settings import DEFAULT_CATALOG_SOURCE, MOODS_CATALOG
+from moodtunes.core.catalog import CATALOG_COLUMNS, MOOD_PROBABILITY, import_catalog, load_catalog, write_catalog
+from moodtunes.core.errors import CatalogError
+from moodtunes.core.mood import MOODS
+from moodtunes.core.settings import DEFAULT_CATALOG_SOURCE, MOODS_CATALOG
 
 HITS = DEFAULT_CATALOG_SOURCE
 

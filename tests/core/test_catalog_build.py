@@ -6,11 +6,11 @@ import os
 
 import pytest
 
-from core.catalog import MOOD_PROBABILITY
-from core.catalog_build import BUILT_CATALOG, build_catalog, served_catalog
-from core.errors import CatalogError
-from core.mood import MOODS
-from core.settings import DEFAULT_CATALOG_SOURCE, DEFAULT_MOOD_CLASSIFIER, MOODS_CATALOG
+from moodtunes.core.catalog import MOOD_PROBABILITY
+from moodtunes.core.catalog_build import BUILT_CATALOG, build_catalog, served_catalog
+from moodtunes.core.errors import CatalogError
+from moodtunes.core.mood import MOODS
+from moodtunes.core.settings import DEFAULT_CATALOG_SOURCE, DEFAULT_MOOD_CLASSIFIER, MOODS_CATALOG
 
 
 def test_the_default_catalog_is_built_once_and_served_from_its_cache(settings):

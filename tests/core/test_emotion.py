@@ -8,9 +8,9 @@ import shutil
 import numpy as np
 import pytest
 
-from core.emotion import EmotionModel, file_sha256
-from core.emotions import EMOTIONS
-from core.errors import ModelError
+from moodtunes.core.emotion import EmotionModel, file_sha256
+from moodtunes.core.emotions import EMOTIONS
+from moodtunes.core.errors import ModelError
 from tests.helpers import fer_faces
 
 

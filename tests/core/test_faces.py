@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.intake import load_image
+from moodtunes.core.intake import load_image
 
 
 def test_astronaut_has_exactly_one_face(pipeline, astronaut_image):

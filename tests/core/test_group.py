@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.emotions import EMOTIONS
-from core.group import group_emotion
+from moodtunes.core.emotions import EMOTIONS
+from moodtunes.core.group import group_emotion
 from tests.helpers import encode, fer_faces
 
 

@@ -12,8 +12,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from PIL import Image
 
-from core import errors
-from core.intake import load_image
+from moodtunes.core import errors
+from moodtunes.core.intake import load_image
 from tests.helpers import bomb_png, encode
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.emotions import EMOTIONS
-from core.mood import MOODS, MoodMap, MoodMapError, canonical_mood
+from moodtunes.core.emotions import EMOTIONS
+from moodtunes.core.mood import MOODS, MoodMap, MoodMapError, canonical_mood
 
 
 @pytest.fixture(scope="module")

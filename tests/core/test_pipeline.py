@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.emotions import EMOTIONS
-from core.errors import NotAnImage, UnknownMood
-from core.mood import MOODS
+from moodtunes.core.emotions import EMOTIONS
+from moodtunes.core.errors import NotAnImage, UnknownMood
+from moodtunes.core.mood import MOODS
 
 
 def test_astronaut_gives_one_face_and_five_spotify_links(pipeline, astronaut_jpeg):

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.catalog import load_catalog
-from core.catalog_build import served_catalog
-from core.errors import UnknownMood
-from core.mood import MOODS, MoodTarget
-from core.recommender import Recommender, Variety
-from core.settings import MOODS_CATALOG
+from moodtunes.core.catalog import load_catalog
+from moodtunes.core.catalog_build import served_catalog
+from moodtunes.core.errors import UnknownMood
+from moodtunes.core.mood import MOODS, MoodTarget
+from moodtunes.core.recommender import Recommender, Variety
+from moodtunes.core.settings import MOODS_CATALOG
 
 HAPPY = MoodTarget("Happy", 0.85, 0.7, "match")
 

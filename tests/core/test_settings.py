@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from core.settings import PROJECT_ROOT, Settings
+from moodtunes.core.settings import PROJECT_ROOT, Settings
 
 
 def test_defaults_find_the_shipped_model_and_the_catalog_beside_the_checkout():

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from db.store import Store
+from moodtunes.db.store import Store
 
 from .seed import SALT
 

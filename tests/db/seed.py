@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from db.store import Store
+from moodtunes.db.store import Store
 
 SALT = "test-salt"  # the user-id salt of every db test store
 

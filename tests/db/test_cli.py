@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from cli.db_commands import db_app, report_app
-from db.store import Store
+from moodtunes.cli.db_commands import db_app, report_app
+from moodtunes.db.store import Store
 
 from .seed import SALT, seed_feedback
 
@@ -47,11 +47,11 @@ def test_report_on_an_unmigrated_database_says_what_to_do(tmp_path) -> None:
 
 
 def test_default_url_comes_from_the_settings(monkeypatch, tmp_path) -> None:
-    import core.settings
+    from moodtunes.core import settings as core_settings
 
     url = f"sqlite:///{tmp_path / 'from-settings.sqlite3'}"
-    fake = core.settings.Settings(_env_file=None, data_dir=tmp_path, database_url=url)
-    monkeypatch.setattr(core.settings, "get_settings", lambda: fake)
+    fake = core_settings.Settings(_env_file=None, data_dir=tmp_path, database_url=url)
+    monkeypatch.setattr(core_settings, "get_settings", lambda: fake)
     assert runner.invoke(db_app, ["upgrade"]).exit_code == 0
     assert "feedback" in tables(url)
     result = runner.invoke(report_app, ["feedback"])

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
-from db.engine import BUSY_TIMEOUT_MS, make_engine
-from db.retry import ATTEMPTS, is_locked_error, retry_locked
-from db.store import Store
+from moodtunes.db.engine import BUSY_TIMEOUT_MS, make_engine
+from moodtunes.db.retry import ATTEMPTS, is_locked_error, retry_locked
+from moodtunes.db.store import Store
 
 from .seed import SALT
 

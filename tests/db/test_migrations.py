@@ -7,10 +7,10 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from db import migrate
-from db.engine import make_engine
-from db.models import Base
-from db.store import Store
+from moodtunes.db import migrate
+from moodtunes.db.engine import make_engine
+from moodtunes.db.models import Base
+from moodtunes.db.store import Store
 
 from .seed import SALT
 

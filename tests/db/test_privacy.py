@@ -8,7 +8,7 @@ import json
 
 import sqlalchemy as sa
 
-from db.store import Store
+from moodtunes.db.store import Store
 
 from .seed import SALT, record
 

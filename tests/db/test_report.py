@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from db.report import feedback_summary, plot, render_table
-from db.store import Store
+from moodtunes.db.report import feedback_summary, plot, render_table
+from moodtunes.db.store import Store
 
 from .seed import seed_feedback
 

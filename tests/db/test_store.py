@@ -9,9 +9,9 @@ from datetime import UTC
 import pytest
 import sqlalchemy as sa
 
-from db.errors import NotFound
-from db.records import EventRecord
-from db.store import Store
+from moodtunes.db.errors import NotFound
+from moodtunes.db.records import EventRecord
+from moodtunes.db.store import Store
 
 from .seed import record
 

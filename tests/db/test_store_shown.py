@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from db.models import utcnow
-from db.store import Store
+from moodtunes.db.models import utcnow
+from moodtunes.db.store import Store
 
 from .seed import record
 

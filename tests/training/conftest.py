@@ -8,7 +8,7 @@ import shutil
 import keras
 import pytest
 
-from core.emotions import EMOTIONS
+from moodtunes.core.emotions import EMOTIONS
 from tests.helpers import FER_ROOT, TINY_FER_TRAIN_PER_CLASS, TINY_FER_VAL_PER_CLASS
 
 

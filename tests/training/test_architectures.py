@@ -8,11 +8,17 @@ import keras
 import numpy as np
 import pytest
 
-from core.emotions import EMOTIONS
+from moodtunes.core.emotions import EMOTIONS
+from moodtunes.training.fer_data import load_face_folder
+from moodtunes.training.models import _imagenet
+from moodtunes.training.train_emotion import (
+    ARCHITECTURES,
+    build_model,
+    default_config,
+    uses_mixed_precision,
+    warmup_cosine,
+)
 from tests.helpers import FER_ROOT
-from training.fer_data import load_face_folder
-from training.models import _imagenet
-from training.train_emotion import ARCHITECTURES, build_model, default_config, uses_mixed_precision, warmup_cosine
 
 IMAGENET_ARCHS = ("vgg16", "vgg19", "resnet50v2")
 SMALL_INPUT = {arch: 32 if arch in IMAGENET_ARCHS else 48 for arch in ARCHITECTURES}

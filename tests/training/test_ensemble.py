@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from core.emotion import EmotionModel
-from core.settings import DEFAULT_MODEL_DIR
+from moodtunes.cli.main import app
+from moodtunes.core.emotion import EmotionModel
+from moodtunes.core.settings import DEFAULT_MODEL_DIR
+from moodtunes.training.train_emotion import TrainConfig, train
 from tests.helpers import TINY_FER_VAL_PER_CLASS, fer_faces
-from training.train_emotion import TrainConfig, train
 
 runner = CliRunner()
 

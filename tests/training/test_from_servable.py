@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from core.emotion import EmotionModel
-from core.emotions import EMOTIONS
-from core.settings import DEFAULT_MODEL_DIR
+from moodtunes.cli.main import app
+from moodtunes.core.emotion import EmotionModel
+from moodtunes.core.emotions import EMOTIONS
+from moodtunes.core.settings import DEFAULT_MODEL_DIR
+from moodtunes.training.from_servable import folded_weights, is_servable_folder, recover_keras_model
+from moodtunes.training.train_emotion import TrainConfig, build_model
 from tests.helpers import fer_faces
-from training.from_servable import folded_weights, is_servable_folder, recover_keras_model
-from training.train_emotion import TrainConfig, build_model
 
 runner = CliRunner()
 

@@ -8,11 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from core.catalog import load_catalog
-from core.mood import MOODS
-from core.mood_classifier import MoodClassifier
-from core.settings import DEFAULT_MOOD_CLASSIFIER, MOODS_CATALOG
-from training.train_catalog import CLASSIFIER_FEATURES, format_result, train
+from moodtunes.core.catalog import load_catalog
+from moodtunes.core.mood import MOODS
+from moodtunes.core.mood_classifier import MoodClassifier
+from moodtunes.core.settings import DEFAULT_MOOD_CLASSIFIER, MOODS_CATALOG
+from moodtunes.training.train_catalog import CLASSIFIER_FEATURES, format_result, train
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,13 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from cli.main import app
-from core.emotion import EmotionModel, file_sha256
-from core.emotions import EMOTIONS
+from moodtunes.cli.main import app
+from moodtunes.core.emotion import EmotionModel, file_sha256
+from moodtunes.core.emotions import EMOTIONS
+from moodtunes.training import train_emotion
+from moodtunes.training.fer_data import load_splits
+from moodtunes.training.train_emotion import LATEST_WEIGHTS, TrainConfig, compiled_model, default_config, train
 from tests.helpers import TINY_FER_VAL_PER_CLASS, fer_faces
-from training import train_emotion
-from training.fer_data import load_splits
-from training.train_emotion import LATEST_WEIGHTS, TrainConfig, compiled_model, default_config, train
 
 # fer2013.csv numbers its classes in this order, not ours.
 CSV_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")

@@ -7,12 +7,12 @@ from importlib import import_module
 
 # --arch name -> module in training.models.
 ARCHITECTURES = {
-    "default": "training.models.default_cnn",
-    "wide": "training.models.wide_cnn",
-    "custom-cnn": "training.models.custom_cnn",
-    "vgg16": "training.models.vgg16",
-    "vgg19": "training.models.vgg19",
-    "resnet50v2": "training.models.resnet50v2",
+    "default": "moodtunes.training.models.default_cnn",
+    "wide": "moodtunes.training.models.wide_cnn",
+    "custom-cnn": "moodtunes.training.models.custom_cnn",
+    "vgg16": "moodtunes.training.models.vgg16",
+    "vgg19": "moodtunes.training.models.vgg19",
+    "resnet50v2": "moodtunes.training.models.resnet50v2",
 }
 
 

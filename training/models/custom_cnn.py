@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from training.models._study import STUDY_TRAINING
+from moodtunes.training.models._study import STUDY_TRAINING
 
 # Hyper-parameters of the architecture.
 FILTERS = 32

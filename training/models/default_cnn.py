@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import keras
 
-from training.models._vgg_style import vgg_style_cnn
+from moodtunes.training.models._vgg_style import vgg_style_cnn
 
 # Hyper-parameters of the architecture.
 FILTERS = (32, 64, 128, 256)

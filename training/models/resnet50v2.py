@@ -12,9 +12,9 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from training.models._study import STUDY_TRAINING
+from moodtunes.training.models._study import STUDY_TRAINING
 
-from training.models._imagenet import imagenet_features
+from moodtunes.training.models._imagenet import imagenet_features
 
 # Hyper-parameters of the architecture.
 BASE_DROPOUT = 0.25

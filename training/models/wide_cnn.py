@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import keras
 
-from training.models._vgg_style import vgg_style_cnn
+from moodtunes.training.models._vgg_style import vgg_style_cnn
 
 # Hyper-parameters of the architecture.
 FILTERS = (64, 128, 256, 512)
