@@ -17,7 +17,7 @@ log = logging.getLogger("moodtunes.console")
 
 PLATFORM = "console"
 SWITCH_WORD = {Strategy.MATCH: "match", Strategy.UPLIFT: "lift"}  # what to type for each strategy
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".gif")
 CONSOLE_HELP = (
     "Type the path of a photo to send it. Then:\n"
     "  more              five more tracks for the last answer\n"

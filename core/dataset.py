@@ -6,7 +6,7 @@ from pathlib import Path
 
 from moodtunes.core.emotions import EMOTIONS, canonical_emotion
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".heic", ".heif", ".avif"}
 
 
 def labelled_images(folder: Path) -> list[tuple[Path, int]]:

@@ -16,7 +16,7 @@ class EmptyImage(ImageRejected):
 
 
 class NotAnImage(ImageRejected):
-    """The bytes are not an image format we read (JPEG, PNG, WebP, BMP, GIF)."""
+    """The bytes are not an image format we read (core.intake.ACCEPTED_FORMATS)."""
 
 
 class TruncatedImage(ImageRejected):

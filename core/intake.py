@@ -5,11 +5,18 @@ from __future__ import annotations
 import io
 import warnings
 
+import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from moodtunes.core.errors import EmptyImage, ImageTooLarge, ImageTooSmall, NotAnImage, TooManyPixels, TruncatedImage
 
-ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF")  # JPEG covers multi-picture (MPO) phone photos
+# iPhones save photos as HEIC (HEVC in HEIF): pillow-heif reads them. Only the primary picture is wanted, so the
+# thumbnails, depth maps and auxiliary images a phone stores beside it are not decoded. AVIF is Pillow's own.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+
+# Pillow format ids; JPEG covers multi-picture (MPO) phone photos. PHOTO_FORMATS names them for people.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "BMP", "GIF")
+PHOTO_FORMATS = "JPEG, PNG, WebP, HEIC/HEIF, AVIF, BMP or GIF"
 
 
 ORIGINAL_SIZE = "moodtunes_original_size"  # key in Image.info: (width, height) before any draft reduction
@@ -19,9 +26,9 @@ def load_image(data: bytes, *, max_bytes: int = 20 * 1024 * 1024, max_pixels: in
                min_side: int = 32, draft_side: int | None = None) -> Image.Image:
     """Decode photo bytes into an RGB image with EXIF orientation applied.
 
-    The dimensions are read from the header and checked before any pixel is decoded, so a
-    decompression bomb is refused without being expanded. With ``draft_side``, a large JPEG is
-    decoded directly at a reduced scale (DCT scaling) that still keeps both sides >= draft_side.
+    The dimensions are read from the header (for HEIF and AVIF: the ``ispe`` property) and checked before
+    any pixel is decoded, so a decompression bomb is refused without being expanded. With ``draft_side``, a
+    large JPEG is decoded directly at a reduced scale (DCT scaling) that still keeps both sides >= draft_side.
     """
     if not data:
         raise EmptyImage("the file is empty")
@@ -35,7 +42,7 @@ def load_image(data: bytes, *, max_bytes: int = 20 * 1024 * 1024, max_pixels: in
     except Image.DecompressionBombError as exc:
         raise TooManyPixels(str(exc)) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise NotAnImage("not a JPEG, PNG, WebP, BMP or GIF image") from exc
+        raise NotAnImage(f"not a {PHOTO_FORMATS} image") from exc
 
     width, height = image.size
     if width * height > max_pixels:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from moodtunes.core import errors
+from moodtunes.core.intake import PHOTO_FORMATS
 
 EMOJI = {"angry": "😠", "disgust": "🤢", "fear": "😨", "happy": "😊", "neutral": "😐", "sad": "😢", "surprise": "😮"}
 
 _REJECTION_SENTENCES: dict[type[errors.ImageRejected], str] = {
     errors.EmptyImage: "That file is empty. Please send a photo of your face.",
-    errors.NotAnImage: "I can only read photos (JPEG, PNG, WebP, BMP or GIF). Please send a selfie.",
+    errors.NotAnImage: f"I can only read photos ({PHOTO_FORMATS}). Please send a selfie.",
     errors.TruncatedImage: "That photo seems to be damaged or cut short. Could you send it again?",
     errors.ImageTooLarge: "That file is too big for me. Please send a smaller photo (up to 20 MB).",
     errors.TooManyPixels: "That picture is far too large for me. Please send a normal-sized photo.",

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from moodtunes.core import errors, messages
-from tests.helpers import bomb_png, encode
+from tests.helpers import avif, bomb_png, encode, heic, heic_claiming
 
 TRACKS = "tracks"
 GROUP = "group"
@@ -123,7 +123,7 @@ def _too_big(upright: Image.Image) -> bytes:
 def bad_inputs() -> tuple[Case, ...]:
     """Every case, built once per session (about a second)."""
     astronaut, chelsea, coffee = _skimage("astronaut"), _skimage("chelsea"), _skimage("coffee")
-    jpeg = encode(astronaut)
+    jpeg, heic_photo = encode(astronaut), heic(astronaut)
     pdf = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
            + b"% astronaut pixels, not a picture format:\n" + np.asarray(astronaut)[::8, ::8].tobytes() + b"\n%%EOF\n")
     cases = (
@@ -150,6 +150,13 @@ def bad_inputs() -> tuple[Case, ...]:
         Case("cat", encode(chelsea, "JPEG", quality=92), "image/jpeg", "cat.jpg", messages.NO_FACE,
              photo_like=True),
         Case("group", _group(astronaut, coffee), "image/jpeg", "group.jpg", GROUP, photo_like=True),
+        # What phones send as a file: iPhones HEIC, some Android phones AVIF (Telegram sends these as documents).
+        Case("heic-selfie", heic_photo, "image/heic", "IMG_4032.HEIC", TRACKS),
+        Case("avif-selfie", avif(astronaut), "image/avif", "selfie.avif", TRACKS),
+        Case("heic-too-many-pixels", heic_claiming(8000, 8000, astronaut), "image/heic", "huge.heic",
+             messages.friendly_rejection(errors.TooManyPixels())),
+        Case("corrupt-heic", heic_photo[: len(heic_photo) * 2 // 3], "image/heic", "cut.heic",
+             messages.friendly_rejection(errors.TruncatedImage())),
     )
     assert len({c.name for c in cases}) == len(cases)
     return cases

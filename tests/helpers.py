@@ -1,5 +1,5 @@
 """Helpers shared by the test suites (fixtures live in the conftest.py files): photo encoding, FER faces, log
-capture, a migrated SQLite store, a decompression-bomb PNG."""
+capture, a migrated SQLite store, decompression-bomb PNG and HEIC files, HEIC and AVIF encoding."""
 
 from __future__ import annotations
 
@@ -74,3 +74,29 @@ def bomb_png(width: int, height: int) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     rows = zlib.compress(b"\x00" * (width + 1) * 64, 9)  # only a few rows: decoding would need far more
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+def heic(image: Image.Image, quality: int = 80) -> bytes:
+    """HEIC bytes (HEVC in HEIF, as an iPhone saves a photo), encoded by pillow-heif's own x265 encoder."""
+    import pillow_heif
+
+    buffer = io.BytesIO()
+    pillow_heif.from_pillow(image.convert("RGB")).save(buffer, quality=quality)
+    return buffer.getvalue()
+
+
+def avif(image: Image.Image, quality: int = 80) -> bytes:
+    """AVIF bytes, encoded by Pillow's own AVIF plugin (pillow-heif's wheels carry no AV1 codec)."""
+    return encode(image.convert("RGB"), "AVIF", quality=quality)
+
+
+def heic_claiming(width: int, height: int, image: Image.Image | None = None) -> bytes:
+    """A real small HEIC whose header (its ``ispe`` image-size property) claims ``width`` x ``height``.
+
+    Readers take the size from ``ispe`` before decoding anything; decoding this file would fail (the coded
+    picture is not that big), so a reader that refuses it as too large has checked the size first."""
+    data = bytearray(heic(image if image is not None else Image.new("RGB", (64, 64), (90, 120, 150))))
+    found = data.find(b"ispe")  # box type, then version/flags (4 bytes), then width and height (4 bytes each)
+    assert found > 0 and data.find(b"ispe", found + 4) < 0, "expected one ispe box"
+    data[found + 8:found + 16] = struct.pack(">II", width, height)
+    return bytes(data)

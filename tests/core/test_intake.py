@@ -14,7 +14,7 @@ from PIL import Image
 
 from moodtunes.core import errors
 from moodtunes.core.intake import load_image
-from tests.helpers import bomb_png, encode
+from tests.helpers import avif, bomb_png, encode, heic, heic_claiming
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "BMP", "GIF"])
@@ -22,6 +22,25 @@ def test_accepts_common_formats_as_rgb(astronaut_image, fmt):
     image = load_image(encode(astronaut_image, fmt))
     assert image.mode == "RGB"
     assert image.size == astronaut_image.size
+
+
+@pytest.mark.parametrize("encoder", [heic, avif], ids=["HEIC", "AVIF"])
+def test_accepts_phone_formats_as_rgb(astronaut_image, encoder):
+    """HEIC (iPhones) and AVIF, encoded here by real encoders: read like any photo, with the same pixels."""
+    image = load_image(encoder(astronaut_image))
+    assert image.mode == "RGB" and image.size == astronaut_image.size
+    difference = np.abs(np.asarray(image, dtype=float) - np.asarray(astronaut_image, dtype=float))
+    assert difference.mean() < 6  # lossy, but the astronaut and not something else
+
+
+def test_heic_orientation_is_applied_once(astronaut_image):
+    """A phone photo taken sideways: the HEIF transform turns it upright, and no EXIF tag turns it again."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    sideways = astronaut_image.resize((600, 400))
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(heic(sideways))).save(buffer, "HEIF", exif=exif.tobytes())
+    assert load_image(buffer.getvalue()).size == (400, 600)
 
 
 def test_gif_first_frame(astronaut_image):
@@ -90,6 +109,30 @@ def test_decompression_bomb_is_refused_before_decoding():
 def test_pixel_limit_is_configurable(astronaut_jpeg):
     with pytest.raises(errors.TooManyPixels):
         load_image(astronaut_jpeg, max_pixels=512 * 512 - 1)
+
+
+@pytest.mark.parametrize("encoder", [heic, avif], ids=["HEIC", "AVIF"])
+def test_pixel_limit_applies_to_phone_formats(astronaut_image, encoder):
+    data = encoder(astronaut_image)
+    with pytest.raises(errors.TooManyPixels):
+        load_image(data, max_pixels=512 * 512 - 1)
+    assert load_image(data, max_pixels=512 * 512).size == (512, 512)
+
+
+@pytest.mark.parametrize("side", [8000, 20_000], ids=["over-our-limit", "over-pillows-limit"])
+def test_heic_claiming_too_many_pixels_is_refused_before_decoding(side):
+    """64 MP is over our 40 MP limit but under Pillow's own alarm; 400 MP is over both. The file's picture is
+    small, so decoding it would fail with a size mismatch: TooManyPixels shows that the header decided."""
+    with pytest.raises(errors.TooManyPixels):
+        load_image(heic_claiming(side, side))
+
+
+def test_corrupt_heic(astronaut_image):
+    data = heic(astronaut_image)
+    with pytest.raises(errors.TruncatedImage):  # the header is whole, the coded picture is cut short
+        load_image(data[: len(data) * 2 // 3])
+    with pytest.raises(errors.NotAnImage):  # not even the header is left
+        load_image(data[:200])
 
 
 @hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

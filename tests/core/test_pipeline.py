@@ -21,6 +21,17 @@ def test_astronaut_gives_one_face_and_five_spotify_links(pipeline, astronaut_jpe
     assert set(result.timings_ms) == {"decode", "detect_align", "classify", "recommend"}
 
 
+@pytest.mark.parametrize("fmt", ["HEIC", "AVIF"])
+def test_phone_formats_get_the_same_emotion_as_jpeg(pipeline, astronaut_image, astronaut_jpeg, fmt):
+    """An iPhone's HEIC and an AVIF of the same photo: one face, the JPEG's emotion, five tracks."""
+    from tests.helpers import avif, heic
+
+    data = heic(astronaut_image) if fmt == "HEIC" else avif(astronaut_image)
+    result = pipeline.recommend_photo(data)
+    assert len(result.faces) == 1 and len(result.tracks) == 5
+    assert result.emotion == pipeline.recommend_photo(astronaut_jpeg).emotion
+
+
 @pytest.mark.parametrize("fixture", ["coffee_jpeg", "chelsea_jpeg"])
 def test_no_face_is_a_result_not_an_error(pipeline, fixture, request):
     result = pipeline.recommend_photo(request.getfixturevalue(fixture))
