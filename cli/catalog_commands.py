@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 catalog_app = typer.Typer(help="Admin: track catalogs (import another CSV schema, label moods, build the default).",
-                          no_args_is_help=True)
+                          no_args_is_help=True, rich_markup_mode=None)  # see cli.main
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -22,7 +22,8 @@ def _moods(counts: dict[str, int]) -> str:
 
 @catalog_app.command("import")
 def import_command(
-    source: Annotated[Path, typer.Argument(help="a track CSV, e.g. spotify_hit_predictor_1960-2019.csv")],
+    source: Annotated[Path, typer.Argument(metavar="SOURCE",
+                                           help="a track CSV, e.g. spotify_hit_predictor_1960-2019.csv")],
     out: Annotated[Path, typer.Option(help="the catalog CSV to write (mood left empty: see `catalog label`)")],
     fmt: Annotated[str, typer.Option("--format", help="auto (by header), spotify-hits or catalog")] = "auto",
 ) -> None:
@@ -42,7 +43,7 @@ def import_command(
 
 @catalog_app.command("label")
 def label_command(
-    catalog: Annotated[Path, typer.Argument(help="an imported (unlabelled) catalog CSV")],
+    catalog: Annotated[Path, typer.Argument(metavar="CATALOG", help="an imported (unlabelled) catalog CSV")],
     out: Annotated[Path, typer.Option(help="the labelled catalog CSV to write")],
     model: Annotated[Path | None, typer.Option(help="mood classifier folder [default: MOOD_CLASSIFIER_DIR]")] = None,
 ) -> None:

@@ -18,8 +18,8 @@ from moodtunes.db.engine import make_engine
 from moodtunes.db.report import feedback_summary, plot, render_table
 from moodtunes.db.store import Store
 
-db_app = typer.Typer(no_args_is_help=True)
-report_app = typer.Typer(no_args_is_help=True)
+db_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)  # see cli.main
+report_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)  # see cli.main
 
 UrlOption = Annotated[
     str | None,

@@ -6,16 +6,21 @@ import json
 import logging
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from moodtunes.core.intake import PHOTO_FORMATS
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter is not for users
 
+# rich_markup_mode=None (here and in every sub-app): Typer's Rich help panels print a "<bool>" type after every
+# flag, as if it took a value; its plain help (click's layout) lists flags as flags.
 app = typer.Typer(help="MoodTunes: send a selfie, get five songs for your mood.", no_args_is_help=True,
-                  pretty_exceptions_show_locals=False)
-train_app = typer.Typer(help="Admin: retrain models.", no_args_is_help=True)
+                  rich_markup_mode=None, pretty_exceptions_show_locals=False)
+train_app = typer.Typer(help="Admin: retrain models.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(train_app, name="train")
 
 EXIT_BAD_INPUT = 2
@@ -42,9 +47,10 @@ def _pipeline(model_dir: Path | None = None):
 
 @app.command()
 def recommend(
-    photo: Annotated[Path, typer.Argument(help="a photo with a face (JPEG, PNG, WebP, BMP, GIF)")],
-    strategy: Annotated[Optional[str],
-                        typer.Option(help="match (music that fits) or uplift (music that lifts)")] = None,
+    photo: Annotated[Path, typer.Argument(metavar="PHOTO", help=f"a photo with a face ({PHOTO_FORMATS})")],
+    strategy: Annotated[Optional[str], typer.Option(
+        metavar="match|uplift", help="match (music that fits the mood) or uplift (music that lifts it) "
+                                     "[default: DEFAULT_STRATEGY]")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
     """Find the face in PHOTO, read its emotion and recommend five tracks."""
@@ -85,7 +91,11 @@ def evaluate(
     model: Annotated[Optional[Path],
                      typer.Option(help="model folder (model.tflite + metadata.json) or a training run")] = None,
     detect: Annotated[bool, typer.Option(help="run the face detector first (folders of whole photos)")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON (the confusion matrix with "
+                                                         "its labels)")] = False,
+    plot: Annotated[Optional[Path], typer.Option(
+        metavar="FILE.png", dir_okay=False,
+        help="also draw the confusion matrix (rows true, recall on the diagonal) into this PNG")] = None,
 ) -> None:
     """Accuracy, per-class recall and confusion matrix of the emotion model on a labelled folder."""
     import numpy as np
@@ -96,7 +106,7 @@ def evaluate(
     from moodtunes.core.emotion import EmotionModel
     from moodtunes.core.emotions import EMOTIONS
     from moodtunes.core.errors import ImageRejected, MoodTunesError
-    from moodtunes.core.evaluation import evaluate_predictions
+    from moodtunes.core.evaluation import evaluate_predictions, plot_confusion
     from moodtunes.core.intake import load_image
     from moodtunes.core.settings import get_settings
 
@@ -141,12 +151,15 @@ def evaluate(
         predicted[have] = probs.argmax(axis=1)
     # A photo where no face was found counts as wrong: it is put in the true class's row with no column.
     report = evaluate_predictions(np.asarray(labels)[predicted >= 0], predicted[predicted >= 0])
-    payload = report.as_dict()
     if detect:
-        payload["accuracy"] = float(np.trace(np.asarray(report.confusion)) / len(labels))
-        payload["n"] = len(labels)
-        payload["no_face"] = skipped
-    payload["model_version"] = classifier.version
+        report = replace(report, accuracy=float(np.trace(np.asarray(report.confusion)) / len(labels)),
+                         n=len(labels))
+    payload = report.as_dict() | ({"no_face": skipped} if detect else {}) | {"model_version": classifier.version}
+    if plot is not None:
+        try:
+            plot_confusion(report, plot, f"{classifier.version} on {data.name}")
+        except OSError as exc:
+            _fail(f"{plot}: {exc.strerror or exc}")
     if as_json:
         typer.echo(json.dumps(payload, indent=2))
         return
@@ -157,6 +170,8 @@ def evaluate(
     typer.echo("          " + " ".join(f"{e[:7]:>8}" for e in EMOTIONS))
     for e, row in zip(EMOTIONS, report.confusion, strict=True):
         typer.echo(f"{e:>9} " + " ".join(f"{v:>8}" for v in row))
+    if plot is not None:
+        typer.echo(f"confusion matrix drawn in {plot}")
 
 
 @app.command()
@@ -170,7 +185,9 @@ def chat() -> None:
 
 @app.command()
 def run(
-    webhook: Annotated[Optional[str], typer.Option(help="Telegram webhook URL (needs TELEGRAM_WEBHOOK_SECRET)")] = None,
+    webhook: Annotated[Optional[str], typer.Option(
+        metavar="URL", help="receive Telegram updates at this public HTTPS URL instead of polling (needs "
+                            "TELEGRAM_WEBHOOK_SECRET; served on 127.0.0.1:8443 for a reverse proxy)")] = None,
 ) -> None:
     """Start every adapter whose token is set (TELEGRAM_TOKEN, DISCORD_TOKEN); the console chat when none is."""
     from moodtunes.bot.run import run_adapters
@@ -191,14 +208,15 @@ def train_emotion(
     epochs: Annotated[Optional[int], typer.Option(help="length of the whole schedule")] = None,
     input_size: Annotated[Optional[int], typer.Option("--input-size", help="face size in pixels")] = None,
     weights: Annotated[str, typer.Option(help="imagenet or none")] = "none",
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="faces per training step")] = None,
     resume: Annotated[Optional[Path], typer.Option(
         help="continue a run: its state folder (e.g. models/training/wide-v1) or its run folder")] = None,
     max_train_images: Annotated[Optional[int], typer.Option(help="train on a random subset (smoke tests)")] = None,
     init_from: Annotated[Optional[Path], typer.Option(
         help="start from these weights: a run folder or a model folder such as models/emotion")] = None,
     learning_rate: Annotated[Optional[float], typer.Option("--learning-rate", help="peak learning rate")] = None,
-    warmup_epochs: Annotated[Optional[int], typer.Option("--warmup-epochs")] = None,
+    warmup_epochs: Annotated[Optional[int], typer.Option(
+        "--warmup-epochs", help="epochs of linear learning-rate warm-up before the cosine decay")] = None,
     class_weight_power: Annotated[Optional[float], typer.Option(
         "--class-weight-power", help="0 ignores class imbalance, 1 fully balances it")] = None,
     ferplus_weight: Annotated[Optional[float], typer.Option(
@@ -206,7 +224,8 @@ def train_emotion(
     mixed_precision: Annotated[Optional[bool], typer.Option(
         "--mixed-precision/--no-mixed-precision",
         help="bfloat16 compute; by default on where the CPU has native bf16 (AMX, AVX512-BF16), off elsewhere")] = None,
-    seed: Annotated[Optional[int], typer.Option()] = None,
+    seed: Annotated[Optional[int], typer.Option(
+        help="random seed: data order, augmentation and initial weights follow from it")] = None,
 ) -> None:
     """Train (or resume) an emotion model; the selected epoch is exported to OUT/model."""
     from moodtunes.training.train_emotion import ARCHITECTURES, default_config, train

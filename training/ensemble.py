@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from moodtunes.core.emotions import EMOTIONS
-from moodtunes.training.finalize import MODEL_FOLDER, PREPROCESSING, plot_confusion, provenance, write_servable
+from moodtunes.core.evaluation import plot_confusion
+from moodtunes.training.finalize import MODEL_FOLDER, PREPROCESSING, provenance, write_servable
 
 
 def _read_member(source: Path):

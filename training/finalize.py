@@ -8,11 +8,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-
 from moodtunes.core.emotion import METADATA_FILE, MODEL_FILE, EmotionModel, file_sha256
 from moodtunes.core.emotions import EMOTIONS
-from moodtunes.core.evaluation import EvaluationReport, evaluate_predictions
+from moodtunes.core.evaluation import EvaluationReport, evaluate_predictions, plot_confusion
 
 MODEL_FOLDER = "model"
 PREPROCESSING = ("face crop aligned by the eyes, greyscale, resized to input_size x input_size, "
@@ -48,25 +46,6 @@ def plot_curves(history_csv: Path, path: Path) -> None:
                 ax.plot(history["epoch"] + 1, history[column], label=column.replace("_", " "))
         ax.set_xlabel("epoch")
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def plot_confusion(report: EvaluationReport, path: Path, title: str) -> None:
-    """Row-normalised confusion matrix (recall on the diagonal)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import ConfusionMatrixDisplay
-
-    matrix = np.asarray(report.confusion, dtype=float)
-    normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(6, 5))
-    ConfusionMatrixDisplay(normalised, display_labels=EMOTIONS).plot(
-        ax=ax, cmap="Blues", values_format=".2f", xticks_rotation=45, colorbar=False)
-    ax.set_title(f"{title}: accuracy {report.accuracy:.3f}")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -8,14 +8,17 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from moodtunes.cli.main import app
 from moodtunes.core.emotions import EMOTIONS
-from tests.helpers import FER_ROOT
+from tests.helpers import FER_ROOT, fer_faces
 
 runner = CliRunner()
+FACES_PER_CLASS = 4
 
 
 @pytest.fixture
@@ -87,10 +90,44 @@ def test_evaluate_accepts_both_spellings_and_skips_other_classes(tmp_path):
     payload = json.loads(result.stdout)
     assert payload["n"] == 42
     assert set(payload["per_class"]) == set(EMOTIONS)
-    confusion = payload["confusion"]
+    assert payload["confusion"]["labels"] == list(EMOTIONS)
+    confusion = payload["confusion"]["rows_true_columns_predicted"]
     assert len(confusion) == 7 and all(len(row) == 7 for row in confusion)
     assert all(sum(row) == 6 for row in confusion)  # rows are true classes
     assert payload["accuracy"] == pytest.approx(sum(confusion[i][i] for i in range(7)) / 42)
+
+
+@pytest.fixture
+def fer_val_subset(tmp_path):
+    """Real FER2013 PublicTest faces: FACES_PER_CLASS of each emotion in DIR/<emotion>/."""
+    for emotion in EMOTIONS:
+        (tmp_path / "faces" / emotion).mkdir(parents=True)
+        for n, face in enumerate(fer_faces("val", emotion, FACES_PER_CLASS)):
+            Image.fromarray(face).save(tmp_path / "faces" / emotion / f"{n}.png")
+    return tmp_path / "faces"
+
+
+def test_evaluate_draws_and_labels_the_confusion_matrix(fer_val_subset, tmp_path):
+    plot = tmp_path / "plots" / "confusion.png"
+    result = runner.invoke(app, ["evaluate", "--data", str(fer_val_subset), "--json", "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    confusion = payload["confusion"]
+    assert confusion["labels"] == list(EMOTIONS) == list(payload["per_class"])
+    assert [sum(row) for row in confusion["rows_true_columns_predicted"]] == [FACES_PER_CLASS] * len(EMOTIONS)
+    with Image.open(plot) as image:  # a real PNG, the size ConfusionMatrixDisplay draws at (6 x 5 in, 100 dpi)
+        assert image.format == "PNG" and image.size == (600, 500)
+        pixels = np.asarray(image.convert("L"))
+    assert pixels.std() > 20  # cells, labels and numbers, not a blank canvas
+
+
+def test_evaluate_text_report_says_where_the_plot_is(fer_val_subset, tmp_path):
+    plot = tmp_path / "confusion.png"
+    result = runner.invoke(app, ["evaluate", "--data", str(fer_val_subset), "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    assert f"confusion matrix drawn in {plot}" in result.stdout and plot.stat().st_size > 10_000
+    unwritable = runner.invoke(app, ["evaluate", "--data", str(fer_val_subset), "--plot", str(plot / "x.png")])
+    assert unwritable.exit_code == 2 and unwritable.stderr.startswith("error: ")
 
 
 def test_evaluate_with_detection_on_whole_photos(tmp_path, astronaut_jpeg, coffee_jpeg):
@@ -101,7 +138,7 @@ def test_evaluate_with_detection_on_whole_photos(tmp_path, astronaut_jpeg, coffe
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["n"] == 2 and payload["no_face"] == 1
-    assert sum(map(sum, payload["confusion"])) == 1
+    assert sum(map(sum, payload["confusion"]["rows_true_columns_predicted"])) == 1
 
 
 def test_installed_console_script_runs(photo):

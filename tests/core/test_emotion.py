@@ -24,7 +24,8 @@ def test_metadata_matches_shipped_model(pipeline, settings):
     for key in ("preprocessing", "data", "val", "parameters", "training_seconds", "created", "version"):
         assert key in meta
     assert 0 < meta["parameters"] < 5_000_000
-    assert sum(sum(row) for row in meta["val"]["confusion"]) == meta["val"]["n"]
+    assert meta["val"]["confusion"]["labels"] == list(EMOTIONS)
+    assert sum(sum(row) for row in meta["val"]["confusion"]["rows_true_columns_predicted"]) == meta["val"]["n"]
 
 
 def test_probabilities_are_a_distribution(pipeline, astronaut_image):
