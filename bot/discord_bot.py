@@ -37,6 +37,19 @@ log = logging.getLogger("moodtunes.discord")
 TITLE_MAX, DESCRIPTION_MAX, CONTENT_MAX = 256, 4096, 2000
 EMBED_COLOUR = discord.Colour.from_rgb(30, 215, 96)  # Spotify green
 
+# What the invite asks for is what this module does in a server (docs/setup.md lists them for admins): see the
+# messages that mention it and reply to them, in channels and threads (a reply quotes its message: Read Message
+# History), answer with an embed of track links, and send the /history chart or an over-long answer as a file.
+# Slash commands need no permission: they come with the applications.commands scope.
+INVITE_PERMISSIONS = discord.Permissions(view_channel=True, send_messages=True, send_messages_in_threads=True,
+                                         read_message_history=True, embed_links=True, attach_files=True)
+
+
+def invite_url(application_id: int | str) -> str:
+    """The OAuth2 link that adds the bot to a server, with scopes bot + applications.commands."""
+    return discord.utils.oauth_url(application_id, permissions=INVITE_PERMISSIONS,
+                                   scopes=("bot", "applications.commands"))
+
 
 # --- rendering -----------------------------------------------------------------------------------------------
 def _link_text(text: str) -> str:
@@ -282,7 +295,8 @@ class MoodTunesClient(commands.Bot):
         """No prefix commands: photos are answered by the cog's listener (the default would parse commands)."""
 
     async def on_ready(self) -> None:
-        log.info("discord: connected as %s (id %s)", self.user, self.user.id if self.user else "?")
+        log.info("discord: connected as %s (id %s); add it to a server with %s", self.user,
+                 self.user.id if self.user else "?", invite_url(self.application_id) if self.application_id else "?")
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         """Event listeners (on_message) end here on failure: log it and apologise in the channel."""
