@@ -11,6 +11,7 @@ from typing import TextIO
 
 from moodtunes.bot.service import STRATEGY_LABEL, Answer, AnswerKind, ChatService
 from moodtunes.core import messages
+from moodtunes.core.intake import PHOTO_FORMATS
 from moodtunes.core.mood import MOODS, Strategy
 
 log = logging.getLogger("moodtunes.console")
@@ -19,7 +20,7 @@ PLATFORM = "console"
 SWITCH_WORD = {Strategy.MATCH: "match", Strategy.UPLIFT: "lift"}  # what to type for each strategy
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".gif")
 CONSOLE_HELP = (
-    "Type the path of a photo to send it. Then:\n"
+    f"Type the path of a photo ({PHOTO_FORMATS}) to send it. Then:\n"
     "  more              five more tracks for the last answer\n"
     "  +N / -N           👍 or 👎 track N of the last answer (e.g. +2): I'll remember, and never play you a\n"
     "                    song you disliked again\n"

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from moodtunes.cli.main import app
 from moodtunes.core.emotions import EMOTIONS
-from tests.helpers import FER_ROOT, fer_faces
+from tests.helpers import FER_ROOT, fer_faces, heic
 
 runner = CliRunner()
 FACES_PER_CLASS = 4
@@ -42,6 +42,15 @@ def test_recommend_json_contract(photo):
     for track in payload["tracks"]:
         assert set(track) == {"name", "artist", "album", "id", "spotify_url"}
         assert track["spotify_url"] == f"https://open.spotify.com/track/{track['id']}"
+
+
+def test_recommend_an_iphone_heic(tmp_path, astronaut_image):
+    path = tmp_path / "IMG_0001.HEIC"
+    path.write_bytes(heic(astronaut_image))
+    result = runner.invoke(app, ["recommend", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["faces"] == 1 and payload["emotion"] in EMOTIONS and len(payload["tracks"]) == 5
 
 
 def test_recommend_uplift_strategy(photo):
