@@ -21,7 +21,7 @@ from discord.ext import commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from moodtunes.bot import callbacks, layout
+from moodtunes.bot import callbacks, layout, metrics
 from moodtunes.bot.callbacks import Callback, InvalidCallback
 from moodtunes.bot.service import Answer, AnswerKind, ChatService
 from moodtunes.core import messages
@@ -87,7 +87,9 @@ def answer_view(answer: Answer) -> discord.ui.View | None:
 
 
 def reply_kwargs(answer: Answer) -> dict[str, Any]:
-    """Keyword arguments for ``send``/``reply``/``followup.send``: an embed for tracks, plain text otherwise."""
+    """Keyword arguments for ``send``/``reply``/``followup.send``: an embed for tracks, plain text otherwise.
+    Called once per answer sent, so it counts the answer too."""
+    metrics.count_answer(PLATFORM, answer.kind)
     kwargs: dict[str, Any] = {}
     if answer.kind is AnswerKind.TRACKS:
         kwargs["embed"] = answer_embed(answer)
@@ -151,8 +153,8 @@ class MoodCog(commands.Cog, name="MoodTunes"):
 
     async def answer_photo(self, user: discord.abc.User, attachment: discord.Attachment) -> Answer:
         """Refuse too-big and non-image files before downloading; read the rest in memory."""
-        refusal = self.service.admit_photo(PLATFORM, str(user.id), size=attachment.size,
-                                           content_type=attachment.content_type)
+        refusal = await asyncio.to_thread(self.service.admit_photo, PLATFORM, str(user.id), size=attachment.size,
+                                          content_type=attachment.content_type)  # may ask Redis
         if refusal is not None:
             return refusal
         data = await attachment.read()
@@ -241,6 +243,7 @@ class MoodCog(commands.Cog, name="MoodTunes"):
         """Log the failure (type and traceback, never tokens or photo bytes) and apologise to the user."""
         error = getattr(error, "original", error)  # CommandInvokeError wraps the real exception
         log.error("%s failed: %s", where, type(error).__name__, exc_info=error)
+        metrics.ERRORS.labels(where="discord_handler").inc()
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(messages.SOMETHING_WENT_WRONG, ephemeral=True)
@@ -301,12 +304,29 @@ class MoodTunesClient(commands.Bot):
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         """Event listeners (on_message) end here on failure: log it and apologise in the channel."""
         log.exception("discord: %s failed", event_method)
+        metrics.ERRORS.labels(where="discord_handler").inc()
         message = args[0] if args and isinstance(args[0], discord.Message) else None
         if message is not None and not message.author.bot:
             try:
                 await message.reply(messages.SOMETHING_WENT_WRONG, mention_author=False)
             except discord.HTTPException as exc:
                 log.warning("could not send the error reply: %s", type(exc).__name__)
+
+
+class ShardedMoodTunesClient(MoodTunesClient, commands.AutoShardedBot):
+    """The same client running several shards (``shard_ids`` of ``shard_count``) in one process: a large bot splits
+    its guilds across processes, each started with its own DISCORD_SHARD_IDS."""
+
+
+def make_client(settings: Settings, service: ChatService) -> MoodTunesClient:
+    """One connection, or the shards DISCORD_SHARD_COUNT / DISCORD_SHARD_IDS name (every shard when no ids)."""
+    if not settings.discord_shard_count:
+        return MoodTunesClient(service)
+    shards = {"shard_count": settings.discord_shard_count}
+    if settings.discord_shard_ids:
+        shards["shard_ids"] = list(settings.discord_shard_ids)
+    log.info("discord: shards %s of %d", settings.discord_shard_ids or "all", settings.discord_shard_count)
+    return ShardedMoodTunesClient(service, **shards)
 
 
 def use_api(base_url: str) -> tuple[str, yarl.URL]:
@@ -329,7 +349,7 @@ async def serve(settings: Settings, service: ChatService, stop: asyncio.Event) -
         raise ValueError("DISCORD_TOKEN is not set")
     previous = use_api(settings.discord_api_base_url)
     try:
-        async with MoodTunesClient(service) as client:
+        async with make_client(settings, service) as client:
             runner = asyncio.create_task(client.start(token), name="discord-client")
             stopper = asyncio.create_task(stop.wait(), name="discord-stop")
             try:

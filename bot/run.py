@@ -32,6 +32,10 @@ async def serve_adapters(settings: Settings, service, webhook_url: str | None = 
         from moodtunes.bot.discord_bot import serve as serve_discord
 
         tasks.append(asyncio.create_task(serve_discord(settings, service, stop), name="discord"))
+    if settings.metrics_port:
+        from moodtunes.bot.ops import serve_ops
+
+        tasks.append(asyncio.create_task(serve_ops(service, settings, stop), name="metrics"))
     log.info("running: %s", ", ".join(t.get_name() for t in tasks))
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)

@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -19,8 +17,9 @@ from enum import StrEnum
 from functools import partial, wraps
 from typing import Any
 
-from moodtunes.bot import history_chart
+from moodtunes.bot import history_chart, metrics
 from moodtunes.bot.callbacks import Callback, ForgetMe, More, PickMood, SetDefaultStrategy, SwitchStrategy, Vote
+from moodtunes.bot.flood import FloodGuard, FloodLimit
 from moodtunes.core import messages
 from moodtunes.core.errors import ImageRejected, ImageTooLarge, NotAnImage, UnknownMood
 from moodtunes.core.mood import STRATEGIES, Strategy
@@ -83,26 +82,6 @@ class Answer:
         return next(s for s in STRATEGIES if s != self.strategy)
 
 
-class FloodGuard:
-    """Per-user sliding one-minute window of photos."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._seen: dict[tuple[str, str], deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def allow(self, platform: str, user: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            window = self._seen[(platform, user)]
-            while window and now - window[0] > 60:
-                window.popleft()
-            if len(window) >= self.per_minute:
-                return False
-            window.append(now)
-            return True
-
-
 def format_tracks(tracks: tuple[Track, ...], first_number: int = 1) -> str:
     return "\n".join(f"{n}. {t.artist} — {t.name}\n   {t.spotify_url}" for n, t in enumerate(tracks, first_number))
 
@@ -128,16 +107,20 @@ def needs_storage(method: Callable[..., Answer]) -> Callable[..., Answer]:
             return method(self, *args, **kwargs)
         except StorageUnavailable as exc:
             log.error("storage unavailable, %s not done: %s", method.__name__, exc)
+            metrics.ERRORS.labels(where="storage").inc()
             return Answer(AnswerKind.INFO, MEMORY_UNAVAILABLE)
 
     return guarded
 
 
 class ChatService:
-    def __init__(self, pipeline: Pipeline, store: Store, *, photos_per_minute: int = 10) -> None:
+    def __init__(self, pipeline: Pipeline, store: Store, *, photos_per_minute: int = 10,
+                 flood: FloodLimit | None = None) -> None:
+        """``flood``: the photo limit (bot.flood; e.g. shared through Redis); default: in-process,
+        ``photos_per_minute``."""
         self.pipeline = pipeline
         self.store = store
-        self.flood = FloodGuard(photos_per_minute)
+        self.flood = flood if flood is not None else FloodGuard(photos_per_minute)
         # Photos get their own threads: inference (serialised by the model's lock anyway) must never occupy
         # the default pool that votes and commands use, or a 👍 would queue behind every waiting photo.
         self._photo_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="moodtunes-photo")
@@ -168,6 +151,7 @@ class ChatService:
             return user_id, self._strategy(user_id), *self._taste(user_id), self._recent(user_id)
         except StorageUnavailable as exc:
             log.error("storage unavailable, answering a %s request without history: %s", platform, exc)
+            metrics.ERRORS.labels(where="storage").inc()
             return None, self.pipeline.settings.default_strategy, frozenset(), (), ()
 
     def _record(self, user_id: int | None, **event: Any) -> int | None:
@@ -179,6 +163,7 @@ class ChatService:
             return self.store.record_event(user_id, **event)
         except (StorageUnavailable, NotFound) as exc:
             log.error("storage unavailable, %s answer not stored: %s", event.get("source"), exc)
+            metrics.ERRORS.labels(where="storage").inc()
             return None
 
     @staticmethod
@@ -196,6 +181,21 @@ class ChatService:
         """Every track of the mood was turned down: say so, and offer the other moods."""
         text = f"You've turned down every {mood} track I have, so I won't play them again. Pick another mood?"
         return Answer(AnswerKind.INFO, "\n".join([*lead, text]), offer_moods=True)
+
+    # --- delivery ------------------------------------------------------------------------------------------
+    def first_delivery(self, platform: str, update_id: int) -> bool:
+        """False when this update was already taken on (a redelivery, or another replica got it too): drop it.
+        Without the database it cannot be told, so the update is handled (one log line)."""
+        try:
+            first = self.store.claim_update(platform, update_id)
+        except StorageUnavailable as exc:
+            log.error("storage unavailable, update %s handled without the duplicate check: %s", update_id, exc)
+            metrics.ERRORS.labels(where="storage").inc()
+            return True
+        if not first:
+            log.info("%s update %s already taken on: dropped", platform, update_id)
+            metrics.DUPLICATE_UPDATES.labels(platform=platform).inc()
+        return first
 
     # --- photos --------------------------------------------------------------------------------------------
     def refuse_file(self, size: int | None, content_type: str | None) -> Answer | None:
@@ -231,11 +231,19 @@ class ChatService:
         """Photo bytes -> an answer. ``admitted``: the adapter already ran admit_photo."""
         if not admitted and (refusal := self.admit_photo(platform, user)) is not None:
             return refusal
+        started = time.perf_counter()
+        try:
+            return self._answer_photo(platform, user, data)
+        finally:
+            metrics.PHOTO_SECONDS.labels(platform=platform).observe(time.perf_counter() - started)
+
+    def _answer_photo(self, platform: str, user: str, data: bytes) -> Answer:
         user_id, strategy, disliked, liked, recent = self._personal(platform, user)
         try:
             result = self.pipeline.recommend_photo(data, strategy, exclude=disliked, liked_ids=liked, recent=recent)
         except ImageRejected as exc:
             return self.reject_photo(exc)
+        metrics.observe_stages(result.timings_ms)
         if not result.faces:
             return Answer(AnswerKind.NO_FACE, messages.NO_FACE, offer_moods=True)
         prediction, group = result.primary.prediction, result.group
@@ -368,6 +376,7 @@ class ChatService:
         except StorageUnavailable as exc:
             log.error("storage unavailable, vote not stored (event %s, track %s, %+d): %s", event_id, track_id, value,
                       exc)
+            metrics.ERRORS.labels(where="storage").inc()
             return Answer(AnswerKind.TOAST, VOTE_NOT_SAVED)
         track = self.pipeline.recommender.track(track_id)
         name = track.name if track is not None else "that song"

@@ -27,14 +27,16 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
-from moodtunes.bot import callbacks, layout
+from moodtunes.bot import callbacks, layout, metrics
 from moodtunes.bot.service import Answer, ChatService
 from moodtunes.core import messages
 from moodtunes.core.errors import NotAnImage
@@ -144,6 +146,7 @@ def _as_file(text: str) -> layout.TextFile | None:
 
 async def send_answer(context: ContextTypes.DEFAULT_TYPE, chat_id: int, answer: Answer) -> None:
     """Send an Answer with its buttons; a text too long for one message (e.g. /mydata) goes as a .txt file."""
+    metrics.count_answer(PLATFORM, answer.kind)
     markup = keyboard(answer)
     if answer.image is not None:  # e.g. the /history chart, before its text
         await context.bot.send_photo(chat_id, InputFile(answer.image, filename="moodtunes.png"))
@@ -156,6 +159,13 @@ async def send_answer(context: ContextTypes.DEFAULT_TYPE, chat_id: int, answer: 
 
 async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Answer) -> None:
     await send_answer(context, update.effective_chat.id, answer)
+
+
+# --- delivery ------------------------------------------------------------------------------------------------
+async def once(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Drop an update some replica already took on (Telegram redelivers; a balancer may send it to two)."""
+    if not await asyncio.to_thread(_service(context).first_delivery, PLATFORM, update.update_id):
+        raise ApplicationHandlerStop
 
 
 # --- commands ------------------------------------------------------------------------------------------------
@@ -197,7 +207,8 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     media = message.photo[-1] if message.photo else message.document  # the last size is the largest
     service, user = _service(context), _user(update)
-    refusal = service.admit_photo(PLATFORM, user, size=media.file_size, content_type=getattr(media, "mime_type", None))
+    refusal = await asyncio.to_thread(service.admit_photo, PLATFORM, user, size=media.file_size,
+                                      content_type=getattr(media, "mime_type", None))  # may ask Redis
     if refusal is not None:  # refused before downloading anything
         await _reply(update, context, refusal)
         return
@@ -223,7 +234,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     service, user = _service(context), str(query.from_user.id)
     payload = callbacks.decode(query.data)
     if callbacks.is_toast(payload):  # the toast is the whole reply
-        await query.answer((await asyncio.to_thread(service.press, PLATFORM, user, payload)).text)
+        toast = await asyncio.to_thread(service.press, PLATFORM, user, payload)
+        metrics.count_answer(PLATFORM, toast.kind)
+        await query.answer(toast.text)
         return
     await query.answer()  # stop the spinner first: the answer may take a moment
     answer = await asyncio.to_thread(service.press, PLATFORM, user, payload)
@@ -248,6 +261,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the exception (secrets redacted) and tell the user something went wrong."""
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("error while handling update %s: %s", update_id, type(context.error).__name__, exc_info=context.error)
+    metrics.ERRORS.labels(where="telegram_handler").inc()
     if not isinstance(update, Update) or isinstance(context.error, Forbidden):
         return
     if update.callback_query is not None:
@@ -264,6 +278,7 @@ async def post_init(application: Application) -> None:
 
 def add_handlers(application: Application) -> None:
     """Register every handler, in the order they are tried."""
+    application.add_handler(TypeHandler(Update, once), group=-1)  # before every other handler
     application.add_handler(CommandHandler(["start", "help"], start))
     application.add_handler(CommandHandler("mood", mood))
     application.add_handler(CommandHandler("settings", settings_command))
@@ -302,10 +317,17 @@ def build_application(settings: Settings, service: ChatService) -> Application:
     return application
 
 
-async def serve(settings: Settings, service: ChatService, stop: asyncio.Event, *, webhook_url: str | None = None,
-                listen: str = "127.0.0.1", port: int = 8443) -> None:
+def webhook_path(settings: Settings, webhook_url: str) -> str:
+    """The path the webhook server answers on: TELEGRAM_WEBHOOK_PATH, else the public URL's own path."""
+    return (settings.telegram_webhook_path or urlsplit(webhook_url).path).strip("/")
+
+
+async def serve(settings: Settings, service: ChatService, stop: asyncio.Event, *,
+                webhook_url: str | None = None) -> None:
     """Run inside the current event loop until ``stop`` is set: long polling, or a webhook at ``webhook_url``
-    (served on ``listen``:``port``, e.g. behind a TLS reverse proxy; needs TELEGRAM_WEBHOOK_SECRET)."""
+    (the public URL Telegram posts to, e.g. a TLS reverse proxy or load balancer in front of several replicas);
+    each replica serves it on TELEGRAM_WEBHOOK_LISTEN:TELEGRAM_WEBHOOK_PORT/TELEGRAM_WEBHOOK_PATH. Needs
+    TELEGRAM_WEBHOOK_SECRET."""
     secret = settings.telegram_webhook_secret.get_secret_value()
     if webhook_url and not secret:
         raise ValueError("webhook mode needs TELEGRAM_WEBHOOK_SECRET: without it anyone could post fake updates")
@@ -315,10 +337,12 @@ async def serve(settings: Settings, service: ChatService, stop: asyncio.Event, *
         await application.start()
         try:
             if webhook_url:
+                listen, port = settings.telegram_webhook_listen, settings.telegram_webhook_port
+                path = webhook_path(settings, webhook_url)
                 await application.updater.start_webhook(
-                    listen=listen, port=port, url_path=urlsplit(webhook_url).path.lstrip("/"),
-                    webhook_url=webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
-                log.info("telegram: webhook on %s:%d", listen, port)
+                    listen=listen, port=port, url_path=path, webhook_url=webhook_url, secret_token=secret,
+                    allowed_updates=ALLOWED_UPDATES)
+                log.info("telegram: webhook on %s:%d/%s", listen, port, path)
             else:
                 await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
                 log.info("telegram: polling")

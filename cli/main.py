@@ -272,8 +272,16 @@ def train_ensemble(
 def _configure_logging() -> None:
     from moodtunes.core.settings import get_settings
 
-    logging.basicConfig(level=get_settings().log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    handler = logging.StreamHandler()
+    if settings.log_format == "json":  # one JSON object per line, for log collectors
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                                           rename_fields={"levelname": "level", "name": "logger"}))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
     # httpx logs request URLs at INFO, and Telegram URLs carry the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # discord.py's DEBUG lines carry interaction URLs with short-lived interaction tokens.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from moodtunes.core.mood import Strategy
 
@@ -53,15 +54,49 @@ class Settings(BaseSettings):
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
     telegram_webhook_secret: SecretStr = SecretStr("")
+    # Where the webhook server listens (behind a TLS reverse proxy or load balancer); each replica its own port.
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = Field(8443, ge=1, le=65535)
+    telegram_webhook_path: str = Field("", description="URL path the webhook server answers on; empty: the path "
+                                       "of the --webhook URL")
     discord_token: SecretStr = SecretStr("")
     discord_api_base_url: str = "https://discord.com/api/v10"
+    discord_shard_count: int = Field(0, ge=0, description="total shards of the bot; 0: one connection, no sharding")
+    discord_shard_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="the shards this process runs, e.g. 0,1; empty with a shard count: all")
     photos_per_minute: int = Field(10, ge=1, description="per-user flood limit")
+
+    # Scaling out: shared state and the task queue.
+    redis_url: str = Field("", description="Redis for the flood limit shared by all replicas; empty: in-process")
+    redis_key_prefix: str = "moodtunes:"
+    broker_url: str = Field("", description="message broker of the inference workers; empty: infer in-process")
+
+    # Operations.
+    metrics_port: int = Field(0, ge=0, le=65535, description="port of /metrics and /healthz; 0: off")
+    metrics_listen: str = "127.0.0.1"
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value):
+        # "0,1" in the environment as well as the JSON "[0,1]" pydantic-settings reads for lists.
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [int(part) for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("catalog_path", mode="before")
     @classmethod
     def _unset_when_empty(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        if self.discord_shard_ids and not self.discord_shard_count:
+            raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total number of shards)")
+        if any(not 0 <= i < self.discord_shard_count for i in self.discord_shard_ids):
+            raise ValueError(f"DISCORD_SHARD_IDS must lie in 0..{self.discord_shard_count - 1}")
+        return self
 
     def model_post_init(self, __context) -> None:
         if not self.database_url:

@@ -8,7 +8,13 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from moodtunes.db.engine import for_writes
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Replicas starting together on one PostgreSQL database would each run the migrations and collide (duplicate
+# CREATE TABLE, UniqueViolation on alembic_version). A transaction-level advisory lock, keyed by the schema the
+# migrations go to, makes them take turns: the first migrates, the others find the database at head and do nothing.
+_MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('moodtunes.migrate:' || coalesce(current_schema(), '')))"
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -26,9 +32,10 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Run ``alembic upgrade <revision>`` on ``engine``'s database, in one transaction."""
+    """Run ``alembic upgrade <revision>`` on ``engine``'s database, in one transaction; on PostgreSQL under an
+    advisory lock, so several processes may call it at once (SQLite's BEGIN already serialises writers)."""
     config = alembic_config()
-    with engine.connect() as connection:
+    with for_writes(engine).connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # With foreign keys on, the table copies of SQLite batch migrations would fire
@@ -37,6 +44,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         try:
             with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.exec_driver_sql(_MIGRATION_LOCK)  # released at commit or rollback
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)
                 if sqlite:

@@ -20,7 +20,7 @@ from moodtunes.db import migrate
 from moodtunes.db.engine import for_writes, make_engine
 from moodtunes.db.errors import NotFound, StorageUnavailable
 from moodtunes.db.identity import hash_user_id
-from moodtunes.db.models import Feedback, RecommendationEvent, User, utcnow
+from moodtunes.db.models import Feedback, ProcessedUpdate, RecommendationEvent, User, utcnow
 from moodtunes.db.records import EventRecord, FeedbackCount
 from moodtunes.db.retry import retry_locked
 
@@ -31,6 +31,10 @@ GROUPINGS: tuple[Grouping, ...] = ("emotion", "mood", "strategy", "model_version
 
 # The most shown-track ids recently_shown_track_ids returns, however busy the user's month was.
 SHOWN_CAP = 5_000
+
+# How long a handled update's id is remembered: Telegram gives up redelivering a webhook update within hours.
+PROCESSED_UPDATES_KEPT = timedelta(days=2)
+PRUNE_EVERY = timedelta(minutes=10)  # each process deletes expired ids at most this often
 
 # Dialects with INSERT ... ON CONFLICT; their insert() constructs share one API.
 _UPSERT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -48,6 +52,7 @@ class Store:
         self._salt = salt
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(for_writes(self._engine), expire_on_commit=False)
+        self._pruned_at: datetime | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -59,6 +64,10 @@ class Store:
     def upgrade(self) -> None:
         """Run the Alembic migrations up to head on this store's database."""
         self._guarded("upgrade", lambda: migrate.upgrade(self._engine))
+
+    def ping(self) -> None:
+        """One round trip to the database (health checks); StorageUnavailable when it cannot be reached."""
+        self._read(lambda s: s.execute(select(1)).scalar_one())
 
     def close(self) -> None:
         """Close all pooled connections."""
@@ -326,6 +335,30 @@ class Store:
             return sum(s.execute(stmt, execution_options=opts).rowcount for stmt in statements)  # type: ignore[attr-defined]
 
         return self._write("forget_user", write)
+
+    # -- delivery -------------------------------------------------------------------------
+
+    def claim_update(self, platform: str, update_id: int, *, now: datetime | None = None) -> bool:
+        """True the first time any process claims this update, False for a repeat (redelivery, or the same update
+        sent to a second replica): the unique key decides, so concurrent claims on any backend let one through.
+        Ids older than PROCESSED_UPDATES_KEPT are pruned now and then."""
+        now = now or utcnow()
+
+        def write(s: Session) -> bool:
+            claimed = s.execute(
+                self._insert_for(s)(ProcessedUpdate)
+                .values(platform=platform, update_id=int(update_id), created_at=now)
+                .on_conflict_do_nothing(index_elements=["platform", "update_id"])
+            ).rowcount  # type: ignore[attr-defined]
+            if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+                s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.created_at < now - PROCESSED_UPDATES_KEPT),
+                          execution_options={"synchronize_session": False})
+            return claimed == 1
+
+        claimed = self._write("claim_update", write)
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+            self._pruned_at = now
+        return claimed
 
     # -- conversation: lookups without side effects, atomic paging ------------------------
 
