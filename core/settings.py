@@ -80,9 +80,9 @@ class Settings(BaseSettings):
     @field_validator("discord_shard_ids", mode="before")
     @classmethod
     def _comma_separated(cls, value):
-        # "0,1" in the environment as well as the JSON "[0,1]" pydantic-settings reads for lists.
-        if isinstance(value, str) and not value.strip().startswith("["):
-            return [int(part) for part in value.split(",") if part.strip()]
+        # "0,1" in the environment, or "[0,1]" (the JSON pydantic-settings would otherwise expect).
+        if isinstance(value, str):
+            return [int(part) for part in value.strip().strip("[]").split(",") if part.strip()]
         return value
 
     @field_validator("catalog_path", mode="before")

@@ -349,11 +349,12 @@ class Store:
                 self._insert_for(s)(ProcessedUpdate)
                 .values(platform=platform, update_id=int(update_id), created_at=now)
                 .on_conflict_do_nothing(index_elements=["platform", "update_id"])
-            ).rowcount  # type: ignore[attr-defined]
+                .returning(ProcessedUpdate.update_id)  # a row back only when this insert made it
+            ).first()
             if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
                 s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.created_at < now - PROCESSED_UPDATES_KEPT),
                           execution_options={"synchronize_session": False})
-            return claimed == 1
+            return claimed is not None
 
         claimed = self._write("claim_update", write)
         if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:

@@ -1,4 +1,4 @@
-"""Alembic: the hand-written initial migration builds exactly the schema of db.models."""
+"""Alembic: the hand-written migrations build exactly the schema of db.models."""
 
 from __future__ import annotations
 
@@ -14,17 +14,17 @@ from moodtunes.db.store import Store
 
 from .seed import SALT
 
-TABLES = {"users", "recommendation_events", "feedback"}
+TABLES = {"users", "recommendation_events", "feedback", "processed_updates"}
 
 
-def test_upgrade_on_empty_database_creates_the_three_tables(db_url: str) -> None:
+def test_upgrade_on_empty_database_creates_the_tables(db_url: str) -> None:
     store = Store(db_url, salt=SALT)
     try:
         assert set(sa.inspect(store.engine).get_table_names()) == set()
         store.upgrade()
         assert set(sa.inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
         with store.engine.connect() as connection:
-            assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == "0001_initial"
+            assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == "0002_processed_updates"
         store.upgrade()  # at head already: a no-op, not an error
     finally:
         store.close()
