@@ -164,7 +164,8 @@ async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Ans
 # --- delivery ------------------------------------------------------------------------------------------------
 async def once(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Drop an update some replica already took on (Telegram redelivers; a balancer may send it to two)."""
-    if not await asyncio.to_thread(_service(context).first_delivery, PLATFORM, update.update_id):
+    source = f"{PLATFORM}:{context.bot.id}"  # update ids count per bot
+    if not await asyncio.to_thread(_service(context).first_delivery, source, update.update_id):
         raise ApplicationHandlerStop
 
 

@@ -100,3 +100,12 @@ def heic_claiming(width: int, height: int, image: Image.Image | None = None) -> 
     assert found > 0 and data.find(b"ispe", found + 4) < 0, "expected one ispe box"
     data[found + 8:found + 16] = struct.pack(">II", width, height)
     return bytes(data)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

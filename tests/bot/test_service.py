@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from moodtunes.bot.service import NOT_YOURS, AnswerKind, ChatService, FloodGuard
+from moodtunes.bot.service import NOT_YOURS, AnswerKind, ChatService
 from moodtunes.core import messages
 from moodtunes.core.errors import ImageTooLarge
 
@@ -32,14 +32,6 @@ def test_a_like_changes_the_next_answer_from_the_first_vote(service, pipeline):
     service.store.vote(before.event_id, service.store.user_id("console", "fay"), liked, 1)
     after = service.handle_mood("console", "fay", "calm")
     assert [t.id for t in after.tracks] != [t.id for t in before.tracks]
-
-
-def test_flood_guard_window():
-    guard = FloodGuard(per_minute=3)
-    assert all(guard.allow("telegram", "1", now=t) for t in (0, 1, 2))
-    assert not guard.allow("telegram", "1", now=3)
-    assert guard.allow("telegram", "2", now=3)  # per user
-    assert guard.allow("telegram", "1", now=61)  # the window slides
 
 
 def test_flood_limit_answers_politely(pipeline, store, astronaut_jpeg):

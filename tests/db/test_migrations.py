@@ -24,7 +24,8 @@ def test_upgrade_on_empty_database_creates_the_tables(db_url: str) -> None:
         store.upgrade()
         assert set(sa.inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
         with store.engine.connect() as connection:
-            assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == "0002_processed_updates"
+            version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
+            assert version == "0002_processed_updates"
         store.upgrade()  # at head already: a no-op, not an error
     finally:
         store.close()
