@@ -396,10 +396,12 @@ class FakeDiscord:
                     self.identifies.append({k: v for k, v in data.items() if k != "token"})
                     self._changed.notify_all()
                 self._ws, self._seq = ws, 1
-                await ws.send_str(json.dumps({"op": 0, "t": "READY", "s": 1, "d": {
-                    "v": 10, "user": self.bot_user, "guilds": [], "session_id": secrets.token_hex(16),
-                    "resume_gateway_url": self.gateway_url, "private_channels": [], "relationships": [],
-                    "application": {"id": self.app_id, "flags": 0}}}))
+                ready = {"v": 10, "user": self.bot_user, "guilds": [], "session_id": secrets.token_hex(16),
+                         "resume_gateway_url": self.gateway_url, "private_channels": [], "relationships": [],
+                         "application": {"id": self.app_id, "flags": 0}}
+                if data.get("shard") is not None:  # a sharded IDENTIFY: READY names the shard, as Discord's does
+                    ready["shard"] = data["shard"]
+                await ws.send_str(json.dumps({"op": 0, "t": "READY", "s": 1, "d": ready}))
             elif op == 6:  # RESUME: not supported here, ask for a fresh IDENTIFY
                 await ws.send_str(json.dumps({"op": 9, "d": False}))
         if self._ws is ws:
