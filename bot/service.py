@@ -183,11 +183,12 @@ class ChatService:
         return Answer(AnswerKind.INFO, "\n".join([*lead, text]), offer_moods=True)
 
     # --- delivery ------------------------------------------------------------------------------------------
-    def first_delivery(self, platform: str, update_id: int) -> bool:
+    def first_delivery(self, platform: str, update_id: int, *, bot_id: int | None = None) -> bool:
         """False when this update was already taken on (a redelivery, or another replica got it too): drop it.
-        Without the database it cannot be told, so the update is handled (one log line)."""
+        ``bot_id``: update ids count per bot (Telegram). Without the database it cannot be told, so the update
+        is handled (one log line)."""
         try:
-            first = self.store.claim_update(platform, update_id)
+            first = self.store.claim_update(platform if bot_id is None else f"{platform}:{bot_id}", update_id)
         except StorageUnavailable as exc:
             log.error("storage unavailable, update %s handled without the duplicate check: %s", update_id, exc)
             metrics.ERRORS.labels(where="storage").inc()

@@ -164,8 +164,8 @@ async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Ans
 # --- delivery ------------------------------------------------------------------------------------------------
 async def once(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Drop an update some replica already took on (Telegram redelivers; a balancer may send it to two)."""
-    source = f"{PLATFORM}:{context.bot.id}"  # update ids count per bot
-    if not await asyncio.to_thread(_service(context).first_delivery, source, update.update_id):
+    if not await asyncio.to_thread(_service(context).first_delivery, PLATFORM, update.update_id,
+                                   bot_id=context.bot.id):
         raise ApplicationHandlerStop
 
 

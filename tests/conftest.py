@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from moodtunes.core.settings import Settings
-from tests.helpers import encode, migrated_sqlite_store
+from tests.helpers import encode, migrated_sqlite_store, redis_prefix
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +66,10 @@ def service(pipeline, store):
     from moodtunes.bot.service import ChatService
 
     return ChatService(pipeline, store, photos_per_minute=1000)
+
+
+@pytest.fixture
+def redis_keys() -> str:
+    """A Redis key prefix of the test's own (the real Redis on loopback); its keys go afterwards."""
+    with redis_prefix() as prefix:
+        yield prefix

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import struct
+import uuid
 import zlib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+# The real services of the test suite, on loopback (override for CI elsewhere).
+POSTGRES_URL = os.environ.get("MOODTUNES_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("MOODTUNES_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 FER_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fer2013"
 # The tiny FER folder of the training tests (tests/training/conftest.py): faces per class in each split.
 TINY_FER_TRAIN_PER_CLASS, TINY_FER_VAL_PER_CLASS = 20, 5
@@ -109,3 +115,49 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def postgres_schema(prefix: str = "mt_test") -> Iterator[str]:
+    """A URL to a fresh, empty PostgreSQL schema of its own (selected through ``search_path`` in the URL's
+    connect options), dropped afterwards. An unreachable server fails the test; it never skips it."""
+    import pytest
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        pytest.fail(f"PostgreSQL is required for these tests and is not reachable at {POSTGRES_URL}: {exc}")
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@contextmanager
+def redis_prefix() -> Iterator[str]:
+    """A Redis key prefix of its own on REDIS_URL; its keys are deleted afterwards."""
+    import pytest
+    import redis
+
+    prefix = f"mt-test-{uuid.uuid4().hex[:12]}:"
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis is required for these tests and is not reachable at {REDIS_URL}: {exc}")
+    try:
+        yield prefix
+    finally:
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
+        client.close()

@@ -4,33 +4,12 @@ under its own key prefix); with Redis down it fails open with one log line."""
 from __future__ import annotations
 
 import logging
-import os
 import threading
-import uuid
-from collections.abc import Iterator
 
-import pytest
 import redis
 
 from moodtunes.bot.flood import FloodGuard, RedisFloodGuard, flood_limit
-from tests.helpers import capture_logs
-
-REDIS_URL = os.environ.get("MOODTUNES_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    """A key prefix of this test's own; its keys are deleted afterwards."""
-    prefix = f"mt-test-{uuid.uuid4().hex[:12]}:"
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.fail(f"Redis is required for these tests and is not reachable at {REDIS_URL}: {exc}")
-    yield prefix
-    for key in client.scan_iter(f"{prefix}*"):
-        client.delete(key)
-    client.close()
+from tests.helpers import REDIS_URL, capture_logs
 
 
 def test_in_process_window():
@@ -46,22 +25,22 @@ def test_without_redis_url_the_limit_is_in_process():
     assert isinstance(flood_limit(5, REDIS_URL), RedisFloodGuard)
 
 
-def test_two_replicas_share_one_window(prefix):
-    replicas = [RedisFloodGuard(3, REDIS_URL, prefix=prefix) for _ in range(2)]  # two clients, two pools
+def test_two_replicas_share_one_window(redis_keys):
+    replicas = [RedisFloodGuard(3, REDIS_URL, prefix=redis_keys) for _ in range(2)]  # two clients, two pools
     try:
         # Photos of one user reach the replicas alternately: together they count three, not six.
         assert [replicas[n % 2].allow("telegram", "42") for n in range(5)] == [True, True, True, False, False]
         assert replicas[1].allow("telegram", "43")  # per user
         assert replicas[0].allow("discord", "42")  # per platform
-        ttl = redis.Redis.from_url(REDIS_URL).pttl(f"{prefix}flood:telegram:42")
+        ttl = redis.Redis.from_url(REDIS_URL).pttl(f"{redis_keys}flood:telegram:42")
         assert 0 < ttl <= 60_000  # the window expires with the minute: no key outlives its user's photos
     finally:
         for replica in replicas:
             replica.close()
 
 
-def test_concurrent_photos_on_two_replicas_admit_exactly_the_limit(prefix):
-    replicas = [RedisFloodGuard(10, REDIS_URL, prefix=prefix) for _ in range(2)]
+def test_concurrent_photos_on_two_replicas_admit_exactly_the_limit(redis_keys):
+    replicas = [RedisFloodGuard(10, REDIS_URL, prefix=redis_keys) for _ in range(2)]
     admitted: list[bool] = []
     lock, start = threading.Lock(), threading.Barrier(4)
 

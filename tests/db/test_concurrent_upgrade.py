@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from .conftest import POSTGRES_URL
+from tests.helpers import POSTGRES_URL
 
 TRIALS = 20
 BARRIER_WAIT = 60  # seconds either process waits for the other at each trial's start

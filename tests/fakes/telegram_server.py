@@ -10,6 +10,11 @@ A few of Telegram's own rules are enforced (text length, callback_data size, one
 Every call is recorded as an :class:`ApiCall`; tests push updates with :meth:`push_update` (or the
 ``send_*``/``press`` helpers, which build correctly shaped updates) and wait for replies with timeouts.
 
+Webhook mode: once the bot has called setWebhook, :meth:`route_webhooks` makes every pushed update go out as an
+HTTP POST (with the secret token the bot registered) to the URLs a routing function picks — the replicas behind a
+load balancer; the same URL twice is a redelivery, two URLs the same update reaching two replicas. Each delivery
+is retried while nothing listens yet and recorded in ``deliveries``.
+
 Transient faults can be injected with :meth:`fail_next` (a 429 with ``parameters.retry_after``, a 5xx): the
 faulted request is answered with the error before the method runs, so nothing is delivered; it is recorded in
 ``injected``, not in ``calls``. :meth:`listen` registers a callback for every recorded call (cheaper than many
@@ -130,6 +135,10 @@ class FakeTelegram:
         self._cursor: dict[int, int] = {}  # chat_id -> index into calls of the last reply handed to a test
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._listeners: list[Callable[[ApiCall], None]] = []
+        self._route: Callable[[dict], list[str]] | None = None
+        self._http: Any = None  # aiohttp.ClientSession while routing webhooks
+        self._posting: set[asyncio.Task] = set()
+        self.deliveries: list[tuple[int, str, int]] = []  # (update_id, url, HTTP status) of webhook posts
         self._changed = asyncio.Condition()
         self._new_update = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -149,6 +158,11 @@ class FakeTelegram:
 
     async def stop(self) -> None:
         self._new_update.set()
+        for task in list(self._posting):
+            task.cancel()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -169,14 +183,51 @@ class FakeTelegram:
 
     # --- what tests feed in --------------------------------------------------------------------------------
     def push_update(self, update: dict) -> dict:
-        """Queue an update for getUpdates; an update_id is assigned when missing."""
+        """Queue an update for getUpdates, or post it to the webhook URLs :meth:`route_webhooks` picks; an
+        update_id is assigned when missing."""
         update = dict(update)
         update.setdefault("update_id", next(self._update_ids))
         if "callback_query" in update:
             self._open_queries.add(update["callback_query"]["id"])
+        if self._route is not None:
+            for url in self._route(update):
+                task = asyncio.get_running_loop().create_task(self._post_update(url, update))
+                self._posting.add(task)
+                task.add_done_callback(self._posting.discard)
+            return update
         self._updates.append(update)
         self._new_update.set()
         return update
+
+    def route_webhooks(self, route: Callable[[dict], list[str]]) -> None:
+        """From now on, post each pushed update to every URL ``route(update)`` returns (a URL twice: two posts)."""
+        import aiohttp
+
+        if self.webhook is None:
+            raise RuntimeError("the bot has not called setWebhook")
+        self._http = aiohttp.ClientSession()
+        self._route = route
+
+    async def deliveries_done(self, timeout: float = 30) -> None:
+        """Wait until every webhook post made so far has been answered."""
+        if self._posting:
+            await asyncio.wait_for(asyncio.gather(*list(self._posting)), timeout)
+
+    async def _post_update(self, url: str, update: dict, *, patience: float = 30) -> None:
+        import aiohttp
+
+        headers = {"X-Telegram-Bot-Api-Secret-Token": str(self.webhook.get("secret_token", ""))}
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                async with self._http.post(url, json=update, headers=headers) as response:
+                    self.deliveries.append((update["update_id"], url, response.status))
+                    return
+            except aiohttp.ClientConnectionError:  # not listening yet: Telegram retries too
+                if time.monotonic() > deadline:
+                    self.deliveries.append((update["update_id"], url, 0))
+                    return
+                await asyncio.sleep(0.2)
 
     def add_file(self, data: bytes | None, *, file_size: int | None = None, folder: str = "photos",
                  suffix: str = ".jpg") -> str:
