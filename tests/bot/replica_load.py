@@ -36,7 +36,7 @@ from tests.fakes.telegram_server import ApiCall, FakeTelegram
 from tests.helpers import REDIS_URL, free_port
 
 SECRET = "replica-webhook-secret-0123"
-PUBLIC_URL = "https://bot.example/tg-hook"  # what setWebhook registers; each replica serves its path locally
+PUBLIC_URL = "https://bot.example/public/hook"  # what setWebhook registers (the balancer maps it to PATH)
 PATH = "tg-hook"
 START_TIMEOUT = 180  # seconds for a replica to load the model and catalog on a loaded machine
 WAIT = 120  # seconds any single reply may take under load
