@@ -159,3 +159,20 @@ def test_sql_errors_in_the_logs_show_no_user_hashes_or_probabilities(pipeline, s
     for user in ("carol", "frank"):
         assert hash_user_id("test-salt", user) not in logged  # ... without the parameters
     assert '"happy": ' not in logged and "[parameters:" not in logged
+
+
+def test_duplicate_check_without_the_database_handles_the_update_and_logs_once(pipeline, caplog):
+    down = Store(UNREACHABLE, salt="test-salt")
+    service = ChatService(pipeline, down)
+    with caplog.at_level(logging.INFO, logger="moodtunes"):
+        assert service.first_delivery("telegram", 77, bot_id=4242) is True  # answered rather than lost
+    lines = [r for r in caplog.records if r.name.startswith("moodtunes")]
+    assert len(lines) == 1 and lines[0].levelno == logging.ERROR
+    assert "update 77 handled without the duplicate check" in lines[0].getMessage()
+    down.close()
+
+
+def test_duplicate_check_drops_the_second_delivery(pipeline, sqlite_store):
+    service = ChatService(pipeline, sqlite_store)
+    assert [service.first_delivery("telegram", 5, bot_id=1) for _ in range(2)] == [True, False]
+    assert service.first_delivery("telegram", 5, bot_id=2) is True  # another bot's update 5
