@@ -19,8 +19,8 @@ def build_service(settings: Settings) -> ChatService:
     pipeline.warm_up()
     store = Store(settings.database_url, salt=settings.resolved_salt())
     store.upgrade()
+    flood = flood_limit(settings.photos_per_minute, settings.redis_url, settings.redis_key_prefix)
     log.info("ready: model %s, %d tracks, database %s, flood limit %s", pipeline.model_version,
              len(pipeline.recommender.catalog), store.engine.dialect.name,
              "in Redis" if settings.redis_url else "in-process")
-    flood = flood_limit(settings.photos_per_minute, settings.redis_url, settings.redis_key_prefix)
     return ChatService(pipeline, store, flood=flood)
