@@ -32,7 +32,7 @@ GROUPINGS: tuple[Grouping, ...] = ("emotion", "mood", "strategy", "model_version
 # The most shown-track ids recently_shown_track_ids returns, however busy the user's month was.
 SHOWN_CAP = 5_000
 
-# How long a handled update's id is remembered: Telegram gives up redelivering a webhook update within hours.
+# How long a handled update's id is remembered: Telegram keeps an undelivered update for at most 24 hours.
 PROCESSED_UPDATES_KEPT = timedelta(days=2)
 PRUNE_EVERY = timedelta(minutes=10)  # each process deletes expired ids at most this often
 
