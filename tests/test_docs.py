@@ -18,6 +18,7 @@ from moodtunes.core.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 SETUP = ROOT / "docs" / "setup.md"
+DEPLOY = ROOT / "docs" / "deploy.md"
 DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 SETTING_NAME = re.compile(r"(?<![<\w])[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+(?![>\w])")  # <APP_ID> is a placeholder
 COMMAND = re.compile(r"\bmoodtunes ([a-z][\w-]*)(?: ([a-z][\w-]*))?")
@@ -28,7 +29,7 @@ def test_the_two_commands_stay_at_the_top():
     assert "bash scripts/run.sh" in head and "bash scripts/test.sh" in head
 
 
-@pytest.mark.parametrize("doc", [README, SETUP], ids=lambda p: p.name)
+@pytest.mark.parametrize("doc", [README, SETUP, DEPLOY], ids=lambda p: p.name)
 def test_every_setting_named_is_a_settings_field(doc):
     named = set(SETTING_NAME.findall(doc.read_text()))
     assert named, "the guide names no setting at all?"
