@@ -20,7 +20,13 @@ def build_service(settings: Settings) -> ChatService:
     store = Store(settings.database_url, salt=settings.resolved_salt())
     store.upgrade()
     flood = flood_limit(settings.photos_per_minute, settings.redis_url, settings.redis_key_prefix)
-    log.info("ready: model %s, %d tracks, database %s, flood limit %s", pipeline.model_version,
+    jobs = None
+    if settings.broker_url.get_secret_value():
+        from moodtunes.worker.client import PhotoJobs  # Celery is imported only when workers are in use
+
+        jobs = PhotoJobs(settings)
+    log.info("ready: model %s, %d tracks, database %s, flood limit %s, photos analysed %s", pipeline.model_version,
              len(pipeline.recommender.catalog), store.engine.dialect.name,
-             "in Redis" if settings.redis_url else "in-process")
-    return ChatService(pipeline, store, flood=flood)
+             "in Redis" if settings.redis_url else "in-process",
+             f"by the workers on queue {settings.worker_queue}" if jobs else "in this process")
+    return ChatService(pipeline, store, flood=flood, jobs=jobs)

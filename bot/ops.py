@@ -52,8 +52,8 @@ async def check_broker(broker_url: str) -> str:
 async def health(service: ChatService, settings: Settings) -> dict[str, Any]:
     checks = {"database": await check_database(service),
               "model": "ok" if service.pipeline.model_version else "not loaded"}
-    if settings.broker_url:
-        checks["broker"] = await check_broker(settings.broker_url)
+    if broker_url := settings.broker_url.get_secret_value():
+        checks["broker"] = await check_broker(broker_url)
     return {"status": "ok" if all(v == "ok" for v in checks.values()) else "fail", "checks": checks}
 
 

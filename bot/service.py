@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import partial, wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moodtunes.bot import history_chart, metrics
 from moodtunes.bot.callbacks import Callback, ForgetMe, More, PickMood, SetDefaultStrategy, SwitchStrategy, Vote
@@ -23,11 +23,15 @@ from moodtunes.bot.flood import FloodGuard, FloodLimit
 from moodtunes.core import messages
 from moodtunes.core.errors import ImageRejected, ImageTooLarge, NotAnImage, UnknownMood
 from moodtunes.core.mood import STRATEGIES, Strategy
-from moodtunes.core.pipeline import Pipeline
+from moodtunes.core.pipeline import FaceResult, Pipeline
 from moodtunes.core.recommender import Recommendation, Track
 from moodtunes.db.errors import NotFound, StorageUnavailable
 from moodtunes.db.records import EventRecord
 from moodtunes.db.store import Store
+from moodtunes.worker.errors import PhotoJobFailed, WorkersUnavailable
+
+if TYPE_CHECKING:
+    from moodtunes.worker.client import PhotoJobs
 
 log = logging.getLogger("moodtunes.bot")
 
@@ -115,12 +119,13 @@ def needs_storage(method: Callable[..., Answer]) -> Callable[..., Answer]:
 
 class ChatService:
     def __init__(self, pipeline: Pipeline, store: Store, *, photos_per_minute: int = 10,
-                 flood: FloodLimit | None = None) -> None:
+                 flood: FloodLimit | None = None, jobs: PhotoJobs | None = None) -> None:
         """``flood``: the photo limit (bot.flood; e.g. shared through Redis); default: in-process,
-        ``photos_per_minute``."""
+        ``photos_per_minute``. ``jobs``: the inference workers (BROKER_URL); None: photos are analysed here."""
         self.pipeline = pipeline
         self.store = store
         self.flood = flood if flood is not None else FloodGuard(photos_per_minute)
+        self.jobs = jobs
         # Photos get their own threads: inference (serialised by the model's lock anyway) must never occupy
         # the default pool that votes and commands use, or a 👍 would queue behind every waiting photo.
         self._photo_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="moodtunes-photo")
@@ -224,29 +229,62 @@ class ChatService:
         return Answer(AnswerKind.REJECTED, messages.friendly_rejection(error), offer_moods=True)
 
     async def handle_photo_async(self, platform: str, user: str, data: bytes, *, admitted: bool = False) -> Answer:
-        """handle_photo on the photo threads, for adapters running an event loop."""
-        call = partial(self.handle_photo, platform, user, data, admitted=admitted)
-        return await asyncio.get_running_loop().run_in_executor(self._photo_pool, call)
-
-    def handle_photo(self, platform: str, user: str, data: bytes, *, admitted: bool = False) -> Answer:
-        """Photo bytes -> an answer. ``admitted``: the adapter already ran admit_photo."""
+        """handle_photo for adapters running an event loop. With inference workers (BROKER_URL) the photo is
+        analysed by a worker while the loop goes on; without, everything runs on the photo threads."""
+        if self.jobs is None:
+            call = partial(self.handle_photo, platform, user, data, admitted=admitted)
+            return await asyncio.get_running_loop().run_in_executor(self._photo_pool, call)
         if not admitted and (refusal := self.admit_photo(platform, user)) is not None:
             return refusal
         started = time.perf_counter()
         try:
-            return self._answer_photo(platform, user, data)
+            return await self._answer_remote_photo(platform, user, data)
         finally:
             metrics.PHOTO_SECONDS.labels(platform=platform).observe(time.perf_counter() - started)
 
-    def _answer_photo(self, platform: str, user: str, data: bytes) -> Answer:
-        user_id, strategy, disliked, liked, recent = self._personal(platform, user)
+    async def _answer_remote_photo(self, platform: str, user: str, data: bytes) -> Answer:
+        if len(data) > self.pipeline.settings.max_image_bytes:  # never sent to the broker
+            return self.reject_photo(ImageTooLarge(f"{len(data)} bytes"))
         try:
-            result = self.pipeline.recommend_photo(data, strategy, exclude=disliked, liked_ids=liked, recent=recent)
+            analysis = await self.jobs.analyze(data)
         except ImageRejected as exc:
             return self.reject_photo(exc)
-        metrics.observe_stages(result.timings_ms)
-        if not result.faces:
+        except WorkersUnavailable:  # the jobs client logged why
+            metrics.ERRORS.labels(where="workers_unavailable").inc()
+            return Answer(AnswerKind.INFO, messages.BUSY)
+        except PhotoJobFailed:
+            metrics.ERRORS.labels(where="photo_job_failed").inc()
+            return Answer(AnswerKind.REJECTED, messages.PHOTO_FAILED, offer_moods=True)
+        call = partial(self.answer_photo, platform, user, analysis.faces, analysis.model_version)
+        return await asyncio.get_running_loop().run_in_executor(self._photo_pool, call)
+
+    def handle_photo(self, platform: str, user: str, data: bytes, *, admitted: bool = False) -> Answer:
+        """Photo bytes -> an answer, analysed in this process. ``admitted``: the adapter already ran admit_photo."""
+        if not admitted and (refusal := self.admit_photo(platform, user)) is not None:
+            return refusal
+        started = time.perf_counter()
+        try:
+            timings: dict[str, float] = {}
+            try:
+                faces = self.pipeline.analyze(data, timings)
+            except ImageRejected as exc:
+                return self.reject_photo(exc)
+            return self.answer_photo(platform, user, faces, self.pipeline.model_version, timings)
+        finally:
+            metrics.PHOTO_SECONDS.labels(platform=platform).observe(time.perf_counter() - started)
+
+    def answer_photo(self, platform: str, user: str, faces: tuple[FaceResult, ...], model_version: str,
+                     timings: dict[str, float] | None = None) -> Answer:
+        """The answer to an analysed photo (here or by a worker): the user's tracks for its faces, stored.
+        ``timings``: the stages measured so far (milliseconds), recorded with the recommendation's."""
+        timings = {} if timings is None else timings
+        if not faces:
+            metrics.observe_stages(timings)
             return Answer(AnswerKind.NO_FACE, messages.NO_FACE, offer_moods=True)
+        user_id, strategy, disliked, liked, recent = self._personal(platform, user)
+        result = self.pipeline.recommend_faces(faces, strategy, exclude=disliked, liked_ids=liked, recent=recent,
+                                               timings=timings)
+        metrics.observe_stages(result.timings_ms)
         prediction, group = result.primary.prediction, result.group
         if len(result.faces) == 1:
             lead = [f"{messages.EMOJI[prediction.emotion]} You look {prediction.emotion} "
@@ -262,7 +300,7 @@ class ChatService:
         if not result.tracks:
             return self._all_disliked(result.mood, tuple(lead))
         # The group's vector (one face: that face's) is what "More" and strategy switches go on from.
-        event_id = self._record(user_id, source="photo", emotion=group.emotion,
+        event_id = self._record(user_id, source="photo", emotion=group.emotion, model_version=model_version,
                                 probabilities=group.as_dict(), mood=result.mood, strategy=strategy,
                                 faces=len(result.faces), track_ids=[t.id for t in result.tracks])
         recommendation = Recommendation(result.mood, result.tracks, result.exhausted)

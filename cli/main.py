@@ -1,4 +1,4 @@
-"""`moodtunes` console script: recommend, evaluate, chat, run, train, catalog, db, report."""
+"""`moodtunes` console script: recommend, evaluate, chat, run, worker, train, catalog, db, report."""
 
 from __future__ import annotations
 
@@ -194,6 +194,29 @@ def run(
 
     _configure_logging()
     raise typer.Exit(run_adapters(webhook_url=webhook))
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(
+        min=1, help="worker processes, each with its own model and one inference thread; one per CPU core")] = (
+        os.cpu_count() or 1),
+    queue: Annotated[Optional[str], typer.Option(
+        help="photo job queue to take jobs from (default: the WORKER_QUEUE setting)")] = None,
+    loglevel: Annotated[str, typer.Option(help="Celery's log level: DEBUG, INFO, WARNING, ERROR")] = "INFO",
+    hostname: Annotated[Optional[str], typer.Option(
+        help="this worker's name in logs and results, e.g. photos1@%h (default: celery@<host>)")] = None,
+) -> None:
+    """Run an inference worker: take photo jobs from BROKER_URL, analyse faces and emotions, send back the result."""
+    from moodtunes.core.settings import get_settings
+    from moodtunes.worker.tasks import run_worker
+
+    settings = get_settings()
+    if not settings.broker_url.get_secret_value():
+        _fail("BROKER_URL is not set (e.g. amqp://guest:guest@127.0.0.1:5672//); see docs/deploy.md")
+    if queue:
+        settings = settings.model_copy(update={"worker_queue": queue})
+    run_worker(settings, concurrency=concurrency, loglevel=loglevel, hostname=hostname)
 
 
 @train_app.command("emotion")

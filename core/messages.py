@@ -28,6 +28,8 @@ def friendly_rejection(error: errors.ImageRejected) -> str:
 NO_FACE = ("I couldn't find a face in that photo. Try a well-lit selfie looking at the camera — "
            "or pick a mood yourself.")
 SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
+BUSY = "I'm very busy right now — please send your photo again in a minute."
+PHOTO_FAILED = "Something in that photo trips me up, sorry — please try another one, or pick a mood yourself."
 TOO_MANY_PHOTOS = "You're sending photos faster than I can listen! Please wait a minute and try again."
 # Neutral words: a Telegram or Discord button, or the console's "more" and "+N", may refer to a gone answer.
 STALE_BUTTON = "That answer has expired. Send a new photo or use /mood."

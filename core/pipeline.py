@@ -69,26 +69,21 @@ class PhotoResult:
         }
 
 
-class Pipeline:
-    """Holds the heavy objects (detector, model, KNN index), built once and passed in."""
+class PhotoAnalyzer:
+    """The expensive half of a photo: bytes -> faces with their emotions. All an inference worker loads."""
 
-    def __init__(self, *, detector: FaceDetector, model: EmotionModel, mood_map: MoodMap, recommender: Recommender,
-                 settings: Settings) -> None:
+    def __init__(self, *, detector: FaceDetector, model: EmotionModel, settings: Settings) -> None:
         self.detector = detector
         self.model = model
-        self.mood_map = mood_map
-        self.recommender = recommender
         self.settings = settings
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Pipeline:
-        """Build every part; a missing or invalid model, catalog or mood table raises a precise error."""
-        recommender = Recommender(served_catalog(settings))
-        mood_map = MoodMap.load(settings.mood_map_path)
+    def from_settings(cls, settings: Settings) -> PhotoAnalyzer:
+        """Build the detector and the model; a missing or invalid model raises a precise error."""
         model = EmotionModel(settings.model_dir, threads=settings.inference_threads)
         detector = FaceDetector(max_side=settings.detect_max_side, min_face_size=settings.min_face_size,
                                 crop_size=model.input_size)
-        return cls(detector=detector, model=model, mood_map=mood_map, recommender=recommender, settings=settings)
+        return cls(detector=detector, model=model, settings=settings)
 
     @property
     def model_version(self) -> str:
@@ -121,11 +116,52 @@ class Pipeline:
         timings["classify"] = (time.perf_counter() - started) * 1000
         return tuple(FaceResult(c.box, p) for c, p in zip(crops, predictions, strict=True))
 
+
+class Pipeline:
+    """Holds the heavy objects (detector, model, KNN index), built once and passed in."""
+
+    def __init__(self, *, detector: FaceDetector, model: EmotionModel, mood_map: MoodMap, recommender: Recommender,
+                 settings: Settings) -> None:
+        self.analyzer = PhotoAnalyzer(detector=detector, model=model, settings=settings)
+        self.detector = detector
+        self.model = model
+        self.mood_map = mood_map
+        self.recommender = recommender
+        self.settings = settings
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Pipeline:
+        """Build every part; a missing or invalid model, catalog or mood table raises a precise error."""
+        recommender = Recommender(served_catalog(settings))
+        mood_map = MoodMap.load(settings.mood_map_path)
+        analyzer = PhotoAnalyzer.from_settings(settings)
+        return cls(detector=analyzer.detector, model=analyzer.model, mood_map=mood_map, recommender=recommender,
+                   settings=settings)
+
+    @property
+    def model_version(self) -> str:
+        return self.model.version
+
+    def warm_up(self) -> None:
+        self.analyzer.warm_up()
+
+    def analyze(self, data: bytes, timings: dict[str, float] | None = None) -> tuple[FaceResult, ...]:
+        """Faces with their emotions, largest first (PhotoAnalyzer.analyze). Raises ImageRejected."""
+        return self.analyzer.analyze(data, timings)
+
     def recommend_photo(self, data: bytes, strategy: str | None = None, *, exclude: frozenset[str] = frozenset(),
                         liked_ids: tuple[str, ...] = (), recent: tuple[str, ...] = ()) -> PhotoResult:
-        strategy = self._strategy(strategy)
         timings: dict[str, float] = {}
         faces = self.analyze(data, timings)
+        return self.recommend_faces(faces, strategy, exclude=exclude, liked_ids=liked_ids, recent=recent,
+                                    timings=timings)
+
+    def recommend_faces(self, faces: tuple[FaceResult, ...], strategy: str | None = None, *,
+                        exclude: frozenset[str] = frozenset(), liked_ids: tuple[str, ...] = (),
+                        recent: tuple[str, ...] = (), timings: dict[str, float] | None = None) -> PhotoResult:
+        """The cheap half of a photo: analysed faces (here or by a worker) -> group emotion, mood and tracks."""
+        strategy = self._strategy(strategy)
+        timings = {} if timings is None else timings
         if not faces:
             return PhotoResult(faces=(), strategy=strategy, target=None, tracks=(), timings_ms=timings)
         started = time.perf_counter()

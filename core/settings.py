@@ -66,14 +66,25 @@ class Settings(BaseSettings):
         default_factory=list, description="the shards this process runs, e.g. 0,1; empty with a shard count: all")
     photos_per_minute: int = Field(10, ge=1, description="per-user flood limit")
 
-    # Scaling out: shared state and the task queue.
+    # Scaling out: state shared by the replicas.
     redis_url: str = Field("", description="Redis for the flood limit shared by all replicas; empty: in-process")
     redis_key_prefix: str = "moodtunes:"
-    broker_url: str = Field("", description="message broker of the inference workers; empty: infer in-process")
 
     # Operations.
     metrics_port: int = Field(0, ge=0, le=65535, description="port of /metrics and /healthz; 0: off")
     metrics_listen: str = "127.0.0.1"
+
+    # Inference workers (`moodtunes worker`); unset BROKER_URL: photos are analysed in the front end's process.
+    broker_url: SecretStr = Field(SecretStr(""), description="RabbitMQ URL photo jobs go through, e.g. "
+                                  "amqp://guest:guest@127.0.0.1:5672//")
+    result_backend_url: SecretStr = Field(SecretStr("redis://127.0.0.1:6379/0"),
+                                          description="Redis URL where workers leave each photo's analysis")
+    worker_queue: str = Field("moodtunes.photos", min_length=1, description="photo job queue; its dead letters "
+                              "go to <name>.dead")
+    photo_job_timeout: float = Field(30.0, gt=0, description="seconds a front end waits for a worker's answer")
+    broker_timeout: float = Field(2.0, gt=0, description="seconds to connect to or publish on the broker")
+    photo_job_max_deliveries: int = Field(3, ge=1, le=100, description="deliveries of a job whose photo keeps "
+                                          "crashing workers before it is dead-lettered")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 
