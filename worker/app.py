@@ -46,6 +46,9 @@ def make_celery(settings: Settings) -> Celery:
         # Nobody waits for an answer after the front end's timeout; a job still running then is stopped.
         task_time_limit=settings.photo_job_timeout,
         worker_prefetch_multiplier=1,
+        # A pool process loads the model before it reports ready (several seconds on a busy machine); Celery's
+        # default of 4 s would kill it as hung, again and again.
+        worker_proc_alive_timeout=120.0,
         # Publishing: bounded connect, broker confirms, and one immediate reconnect (a pooled connection may have
         # died with a broker restart); then the front end answers "busy" instead of hanging.
         broker_connection_timeout=timeout,
@@ -56,7 +59,6 @@ def make_celery(settings: Settings) -> Celery:
         redis_socket_timeout=max(timeout, 5.0),
         redis_retry_on_timeout=False,
         result_expires=max(int(settings.photo_job_timeout) * 4, 60),
-        result_extended=True,  # the result names the worker that produced it (logs, tests)
         worker_cancel_long_running_tasks_on_connection_loss=False,
         broker_connection_retry_on_startup=True,
     )

@@ -47,8 +47,10 @@ class PhotoJobs:
         if len(data) > self.max_bytes:  # the caller checks too; a photo over the cap never reaches the broker
             raise ValueError(f"{len(data)} bytes is over MAX_IMAGE_BYTES")
         try:
-            result = self.app.send_task(ANALYZE_TASK, args=(bytes(data),), expires=self.timeout,
-                                        timeout=self.broker_timeout, confirm_timeout=self.broker_timeout)
+            # argsrepr: Celery would otherwise put the start of the photo's bytes in the message headers and logs.
+            result = self.app.send_task(ANALYZE_TASK, args=(bytes(data),), argsrepr=f"(<photo, {len(data)} bytes>,)",
+                                        expires=self.timeout, timeout=self.broker_timeout,
+                                        confirm_timeout=self.broker_timeout)
         except UNREACHABLE as exc:
             log.error("photo job not sent, broker or result store unreachable: %s", exc)
             raise WorkersUnavailable(str(exc)) from exc

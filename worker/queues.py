@@ -20,7 +20,8 @@ def dead_letter_exchange(queue: str) -> Exchange:
 
 
 def photo_queue(queue: str, max_deliveries: int) -> Queue:
-    return Queue(queue, Exchange(queue, type="direct", durable=True), routing_key=queue, durable=True,
+    # A topic exchange (used with the exact name as key) is what Celery's delayed delivery on quorum queues expects.
+    return Queue(queue, Exchange(queue, type="topic", durable=True), routing_key=queue, durable=True,
                  queue_arguments={
                      "x-queue-type": "quorum",
                      # RabbitMQ dead-letters a message once it was handed out more than this many times.

@@ -54,8 +54,12 @@ class DeadLetterNotices(bootsteps.ConsumerStep):
     """Runs in each worker's main process: a job RabbitMQ dead-lettered is recorded as failed in the result
     store, so the front end waiting for it answers at once instead of at its timeout."""
 
+    def __init__(self, parent, **kwargs) -> None:
+        super().__init__(parent, **kwargs)
+        self.app = parent.app
+
     def get_consumers(self, channel):
-        queue = self.parent.app.conf.task_default_queue
+        queue = self.app.conf.task_default_queue
         kept_dead_letters(queue)(channel).declare()  # must exist before the first dead letter, or it is dropped
         return [Consumer(channel, queues=[dead_letter_notices(queue)], on_message=self.on_dead_letter,
                          no_ack=False)]
@@ -63,11 +67,11 @@ class DeadLetterNotices(bootsteps.ConsumerStep):
     def on_dead_letter(self, message) -> None:
         headers = message.headers or {}
         task_id = headers.get("id")
-        deaths = headers.get("x-death") or [{}]
-        log.error("photo job %s dead-lettered after %s deliveries (reason: %s); kept in %s.dead", task_id,
-                  deaths[0].get("count", "?"), deaths[0].get("reason", "?"), self.parent.app.conf.task_default_queue)
+        reason = (headers.get("x-death") or [{}])[0].get("reason", "?")  # delivery_limit: it crashed every try
+        log.error("photo job %s dead-lettered (%s); the user is told it failed, the job is kept in %s.dead",
+                  task_id, reason, self.app.conf.task_default_queue)
         if task_id:
-            self.parent.app.backend.mark_as_failure(task_id, PhotoJobFailed("dead-lettered: crashed the workers"))
+            self.app.backend.mark_as_failure(task_id, PhotoJobFailed("dead-lettered: crashed the workers"))
         message.ack()
 
 
