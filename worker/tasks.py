@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 from celery import Celery, bootsteps
@@ -42,12 +43,13 @@ class LazyAnalyzer:
 
 def analyze_photo(analyzer: PhotoAnalyzer, data: bytes) -> dict[str, Any]:
     """One photo job: faces and emotions as plain numbers, or the kind of refusal."""
+    started = time.perf_counter()
     try:
         faces = analyzer.analyze(bytes(data))
     except ImageRejected as exc:
         log.info("photo refused (%s): %s", type(exc).__name__, exc)
         return rejection_to_wire(exc)
-    return analysis_to_wire(faces, analyzer.model_version)
+    return analysis_to_wire(faces, analyzer.model_version, (time.perf_counter() - started) * 1000)
 
 
 class DeadLetterNotices(bootsteps.ConsumerStep):

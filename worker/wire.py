@@ -18,10 +18,11 @@ class PhotoAnalysis:
 
     faces: tuple[FaceResult, ...]
     model_version: str
+    analyze_ms: float = 0.0  # the worker's own time on the photo: the rest of a round trip is transport
 
 
-def analysis_to_wire(faces: tuple[FaceResult, ...], model_version: str) -> dict[str, Any]:
-    return {"model_version": model_version,
+def analysis_to_wire(faces: tuple[FaceResult, ...], model_version: str, analyze_ms: float = 0.0) -> dict[str, Any]:
+    return {"model_version": model_version, "analyze_ms": round(float(analyze_ms), 3),
             "faces": [[*map(int, f.box), *map(float, f.prediction.probabilities)] for f in faces]}
 
 
@@ -37,4 +38,4 @@ def analysis_from_wire(payload: dict[str, Any]) -> PhotoAnalysis:
             kind = errors.ImageRejected
         raise kind(str(payload.get("detail", "")))
     faces = tuple(FaceResult(tuple(row[:4]), EmotionPrediction(tuple(row[4:]))) for row in payload["faces"])
-    return PhotoAnalysis(faces, str(payload["model_version"]))
+    return PhotoAnalysis(faces, str(payload["model_version"]), float(payload.get("analyze_ms", 0.0)))

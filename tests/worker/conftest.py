@@ -67,7 +67,7 @@ class Workers:
 
     def start(self, name: str, *, hooks: bool = True, env: dict[str, str] | None = None) -> subprocess.Popen:
         command = [*(HOOKED_WORKER if hooks else PLAIN_WORKER), "worker", "--concurrency", "1",
-                   "--hostname", f"{name}@%h", "--loglevel", "INFO"]
+                   "--hostname", f"{name}-{self.queue[-12:]}@%h", "--loglevel", "INFO"]
         child_env = {**os.environ, "BROKER_URL": BROKER, "RESULT_BACKEND_URL": RESULTS, "WORKER_QUEUE": self.queue,
                      "PHOTO_JOB_MAX_DELIVERIES": str(self.max_deliveries), "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
         log = (self.logs / f"{name}.log").open("wb")
