@@ -24,7 +24,8 @@ def photo_queue(queue: str, max_deliveries: int) -> Queue:
     return Queue(queue, Exchange(queue, type="topic", durable=True), routing_key=queue, durable=True,
                  queue_arguments={
                      "x-queue-type": "quorum",
-                     # RabbitMQ dead-letters a message once it was handed out more than this many times.
+                     # The limit counts returns: a message given back this many times is dead-lettered on the
+                     # next return, after max_deliveries deliveries in all (tests/worker: crashes == deliveries).
                      "x-delivery-limit": max_deliveries - 1,
                      "x-dead-letter-exchange": dead_letter_exchange(queue).name,
                  })

@@ -17,7 +17,7 @@ from moodtunes.core import messages
 from moodtunes.core.errors import ImageTooLarge
 from moodtunes.worker.client import PhotoJobs
 from tests.fakes.tcp_proxy import TcpProxy
-from tests.worker.conftest import BROKER, WORKER_START, Workers, delete_queues, job_settings, queue_depth, wait_until
+from tests.helpers import BROKER, WORKER_START, Workers, delete_queues, job_settings, queue_depth, wait_until
 from tests.worker.hooks import CRASH_MARKER
 
 
