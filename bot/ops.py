@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from moodtunes.bot import metrics
 from moodtunes.bot.service import ChatService
 from moodtunes.core.settings import Settings
 from moodtunes.db.errors import StorageUnavailable
@@ -49,6 +50,16 @@ async def check_broker(broker_url: str) -> str:
     return "ok"
 
 
+async def measure_queue_depth(jobs) -> None:
+    """Set the queue-depth gauge from the broker at scrape time; an unreachable broker leaves it as it was."""
+    try:
+        waiting = await asyncio.wait_for(asyncio.to_thread(jobs.queue_depth), CHECK_TIMEOUT)
+    except Exception as exc:  # any broker failure: /healthz reports it, the metrics still answer
+        log.warning("metrics: queue depth unknown: %s", type(exc).__name__)
+        return
+    metrics.QUEUE_DEPTH.labels(queue=jobs.queue).set(waiting)
+
+
 async def health(service: ChatService, settings: Settings) -> dict[str, Any]:
     checks = {"database": await check_database(service),
               "model": "ok" if service.pipeline.model_version else "not loaded"}
@@ -64,13 +75,15 @@ def ops_app(service: ChatService, settings: Settings) -> web.Application:
         report = await health(service, settings)
         return web.json_response(report, status=200 if report["status"] == "ok" else 503)
 
-    async def metrics(_request: web.Request) -> web.Response:
+    async def metrics_page(_request: web.Request) -> web.Response:
+        if service.jobs is not None:
+            await measure_queue_depth(service.jobs)
         body = await asyncio.to_thread(generate_latest, REGISTRY)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app = web.Application()
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", metrics_page)
     return app
 
 

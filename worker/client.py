@@ -36,6 +36,7 @@ class PhotoJobs:
         self.timeout = settings.photo_job_timeout
         self.broker_timeout = settings.broker_timeout
         self.max_bytes = settings.max_image_bytes
+        self.queue = settings.worker_queue
         self._threads = ThreadPoolExecutor(max_workers=WAITING_THREADS, thread_name_prefix="moodtunes-job")
 
     async def analyze(self, data: bytes) -> PhotoAnalysis:
@@ -67,6 +68,13 @@ class PhotoJobs:
             raise PhotoJobFailed(f"job {result.id}: {result.state}")
         result.forget()  # read once; do not keep it in Redis until it expires
         return analysis_from_wire(payload)
+
+    def queue_depth(self) -> int:
+        """Photo jobs waiting in the broker's queue (a passive declare: it creates nothing)."""
+        with self.app.connection_for_read() as conn:
+            conn.ensure_connection(max_retries=1, timeout=self.broker_timeout)
+            _, waiting, _ = conn.default_channel.queue_declare(self.queue, passive=True)
+        return waiting
 
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)

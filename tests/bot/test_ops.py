@@ -4,6 +4,7 @@ Telegram adapter, /healthz reports the database, the broker and the model, and s
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,14 +12,14 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from moodtunes.bot import metrics
 from moodtunes.bot.ops import serve_ops
 from moodtunes.bot.service import ChatService
 from moodtunes.core import messages
 from moodtunes.core.settings import Settings
 from moodtunes.db.store import Store
+from moodtunes.worker.client import PhotoJobs
 from tests.bot.telegram_flows import WAIT, send_photo
-from tests.helpers import free_port
+from tests.helpers import delete_queues, free_port, job_settings, queue_depth, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -73,7 +74,6 @@ async def test_metrics_move_after_a_real_photo_answer(tg, tg_service, astronaut_
         tg.push_update({"message": {"message_id": 1, "date": 0, "from": tg.user(4402),
                                     "chat": {"id": 4402, "type": "private"}, "photo": [missing]}})
         assert (await tg.next_reply(4402, timeout=WAIT)).text == messages.SOMETHING_WENT_WRONG
-        metrics.QUEUE_DEPTH.labels(queue="photos").set(3)  # what the inference workers' side reports
         after = await scrape(base)
 
     def moved(name: str, **labels: str) -> float:
@@ -87,7 +87,6 @@ async def test_metrics_move_after_a_real_photo_answer(tg, tg_service, astronaut_
         assert moved("moodtunes_stage_seconds_count", stage=stage) == 1, stage
         assert moved("moodtunes_stage_seconds_bucket", stage=stage, le="+Inf") == 1, stage
     assert moved("moodtunes_errors_total", where="telegram_handler") == 1
-    assert after[("moodtunes_queue_depth", (("queue", "photos"),))] == 3
 
 
 async def test_healthz_reports_database_model_and_broker(tg_service, tmp_path):
@@ -114,3 +113,21 @@ async def test_healthz_reports_the_database_down(pipeline, tmp_path):
         down.close()
     assert status == 503
     assert report == {"status": "fail", "checks": {"database": "unreachable", "model": "ok"}}
+
+
+async def test_metrics_report_the_photo_jobs_waiting_in_the_broker(pipeline, store, tmp_path, astronaut_jpeg):
+    """No worker listens: three photos wait in RabbitMQ, and /metrics reads that depth off the broker while they
+    do; when their wait runs out the senders hear "busy" (and the jobs expire)."""
+    queue = f"moodtunes-test-{uuid.uuid4().hex[:12]}"
+    jobs = PhotoJobs(job_settings(queue, photo_job_timeout=8.0))
+    service = ChatService(pipeline, store, photos_per_minute=1000, jobs=jobs)
+    try:
+        answers = asyncio.gather(*(service.handle_photo_async("telegram", f"u{i}", astronaut_jpeg)
+                                   for i in range(3)))
+        await asyncio.to_thread(wait_until, lambda: queue_depth(queue)[0] == 3, 6.0, "three queued photo jobs")
+        async with ops_endpoint(service, tmp_path) as base:
+            assert (await scrape(base))[("moodtunes_queue_depth", (("queue", queue),))] == 3
+        assert [a.text for a in await answers] == [messages.BUSY] * 3
+    finally:
+        jobs.close()
+        delete_queues(queue)
