@@ -14,11 +14,13 @@ log = logging.getLogger("moodtunes")
 
 
 def build_service(settings: Settings) -> ChatService:
-    """Raises MoodTunesError naming the file and the problem if the model, catalog or mood table is bad."""
+    """Raises MoodTunesError naming the file, the problem and the setting if the model, catalog or mood table is bad,
+    StorageUnavailable if the database cannot be used."""
+    # The database first: a wrong DATABASE_URL is reported at once, not after the models have loaded.
+    store = Store(settings.database_url.get_secret_value(), salt=settings.resolved_salt())
+    store.upgrade()
     pipeline = Pipeline.from_settings(settings)
     pipeline.warm_up()
-    store = Store(settings.database_url, salt=settings.resolved_salt())
-    store.upgrade()
     flood = flood_limit(settings.photos_per_minute, settings.redis_url, settings.redis_key_prefix)
     jobs = None
     if settings.broker_url.get_secret_value():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import logging
 import sys
@@ -13,6 +14,7 @@ from moodtunes.bot.service import STRATEGY_LABEL, Answer, AnswerKind, ChatServic
 from moodtunes.core import messages
 from moodtunes.core.intake import PHOTO_FORMATS
 from moodtunes.core.mood import MOODS, Strategy
+from moodtunes.core.settings import Settings
 
 log = logging.getLogger("moodtunes.console")
 
@@ -164,14 +166,10 @@ def chat_loop(service: ChatService, stdin: TextIO = sys.stdin, write: Callable[[
     write("Bye!")
 
 
-def run_console() -> None:
+def run_console(settings: Settings | None = None) -> None:
+    """Build the service and chat on this terminal. A bad model, catalog or database raises (the CLI reports it)."""
     from moodtunes.bot.app import build_service
-    from moodtunes.core.errors import MoodTunesError
     from moodtunes.core.settings import get_settings
 
-    try:
-        service = build_service(get_settings())
-    except MoodTunesError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
-    chat_loop(service)
+    # Flushed line by line: whoever reads a piped chat sees each answer as it is made.
+    chat_loop(build_service(settings or get_settings()), write=functools.partial(print, flush=True))

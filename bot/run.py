@@ -6,10 +6,9 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 
-from moodtunes.core.errors import MoodTunesError
-from moodtunes.core.settings import Settings, get_settings
+from moodtunes.core.errors import ConfigError
+from moodtunes.core.settings import Settings
 
 log = logging.getLogger("moodtunes")
 
@@ -40,8 +39,8 @@ async def serve_adapters(settings: Settings, service, webhook_url: str | None = 
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
-            if task.exception() is not None:
-                log.error("%s adapter stopped: %s", task.get_name(), task.exception())
+            if task.exception() is not None:  # the caller reports it (one line at start-up)
+                log.debug("%s adapter stopped", task.get_name(), exc_info=task.exception())
                 raise task.exception()
     finally:
         stop.set()
@@ -54,28 +53,23 @@ async def serve_adapters(settings: Settings, service, webhook_url: str | None = 
     log.info("stopped")
 
 
-def run_adapters(webhook_url: str | None = None) -> int:
-    """Exit code: 0 after a clean stop, 1 when the model/catalog/config is unusable (message names the file)."""
-    settings = get_settings()
-    has_token = bool(settings.telegram_token.get_secret_value() or settings.discord_token.get_secret_value())
+def has_token(settings: Settings) -> bool:
+    return bool(settings.telegram_token.get_secret_value() or settings.discord_token.get_secret_value())
+
+
+def run_adapters(settings: Settings, webhook_url: str | None = None) -> None:
+    """Serve until stopped. A bad model, catalog, database or token raises: the CLI turns it into one line."""
     if webhook_url and not settings.telegram_token.get_secret_value():
-        print("error: --webhook needs TELEGRAM_TOKEN", file=sys.stderr)
-        return 1
+        raise ConfigError("--webhook needs TELEGRAM_TOKEN", "TELEGRAM_TOKEN")
     if webhook_url and not settings.telegram_webhook_secret.get_secret_value():
-        print("error: --webhook needs TELEGRAM_WEBHOOK_SECRET (Telegram sends it with every update)", file=sys.stderr)
-        return 1
-    if not has_token:
+        raise ConfigError("--webhook needs TELEGRAM_WEBHOOK_SECRET (Telegram sends it with every update)",
+                          "TELEGRAM_WEBHOOK_SECRET")
+    if not has_token(settings):
         from moodtunes.bot.console import run_console
 
         log.info("no TELEGRAM_TOKEN or DISCORD_TOKEN set: starting the console chat")
-        run_console()
-        return 0
+        run_console(settings)
+        return
     from moodtunes.bot.app import build_service
 
-    try:
-        service = build_service(settings)
-    except MoodTunesError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    asyncio.run(serve_adapters(settings, service, webhook_url))
-    return 0
+    asyncio.run(serve_adapters(settings, build_service(settings), webhook_url))

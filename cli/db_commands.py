@@ -77,7 +77,7 @@ def _settings_url() -> str:
     # Imported on use: --url alone must work without loading (and validating) the app settings.
     from moodtunes.core.settings import get_settings
 
-    return get_settings().database_url
+    return get_settings().database_url.get_secret_value()
 
 
 def _redacted(url: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from dataclasses import replace
@@ -27,8 +26,62 @@ EXIT_BAD_INPUT = 2
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
-    typer.echo(f"error: {message}", err=True)
+    from moodtunes.cli.logs import redactor
+
+    typer.echo(f"error: {redactor.redact(message)}", err=True)
     raise typer.Exit(code)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    env_file: Annotated[Optional[Path], typer.Option(
+        "--env-file", dir_okay=False,
+        help="read settings from this file instead of ./.env (or the checkout's .env); "
+             "environment variables still win")] = None,
+) -> None:
+    """MoodTunes: send a selfie, get five songs for your mood."""
+    from pydantic import ValidationError
+
+    from moodtunes.core.settings import describe_invalid_settings, get_settings, use_env_file
+
+    if env_file is not None and not env_file.is_file():
+        _fail(f"--env-file {env_file}: no such file")
+    use_env_file(env_file)
+    ctx.call_on_close(lambda: use_env_file(None))
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # one line per bad setting, named as it is set
+        typer.echo("\n".join(f"error: {line}" for line in describe_invalid_settings(exc)), err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    _log_to_terminal(settings, default_level="WARNING")
+
+
+def _log_to_terminal(settings, default_level: str, *, serving: bool = False) -> None:
+    """Quiet logging with every secret of ``settings`` redacted; ``LOG_LEVEL`` overrides ``default_level``.
+    ``serving``: the salt is created now (not later by the service), so that it is redacted too."""
+    import contextlib
+
+    from moodtunes.cli.logs import configure_logging
+    from moodtunes.core.native_logs import divert_native_stderr
+
+    level = settings.log_level or default_level
+    if level != "DEBUG":
+        divert_native_stderr()
+    if serving:
+        with contextlib.suppress(OSError):  # an unwritable DATA_DIR is reported when the service starts
+            settings.resolved_salt()
+    configure_logging(level, settings.secret_values(), log_format=settings.log_format)
+
+
+def _fail_on_known(exc: Exception, settings) -> None:
+    """Exit 2 with one line for a failure the admin can fix; anything else is a bug and is re-raised."""
+    from moodtunes.cli.failures import describe_failure
+
+    message = describe_failure(exc, settings)
+    if message is None:
+        raise exc
+    _fail(message)
 
 
 def _pipeline(model_dir: Path | None = None):
@@ -42,7 +95,7 @@ def _pipeline(model_dir: Path | None = None):
     try:
         return Pipeline.from_settings(settings)
     except MoodTunesError as exc:
-        _fail(str(exc), 1)
+        _fail_on_known(exc, settings)
 
 
 @app.command()
@@ -63,6 +116,13 @@ def recommend(
         data = photo.read_bytes()
     except OSError as exc:
         _fail(f"{photo}: {exc.strerror or exc}")
+    from moodtunes.core.intake import decode_photo
+    from moodtunes.core.settings import get_settings
+
+    try:
+        decode_photo(data, get_settings())  # a file that is no photo is refused before the models load
+    except ImageRejected as exc:
+        _fail(f"{photo}: {exc}")
     pipeline = _pipeline()
     try:
         result = pipeline.recommend_photo(data, strategy)
@@ -178,9 +238,14 @@ def evaluate(
 def chat() -> None:
     """Console chat that behaves like the bot: type a photo path, /mood happy, more, /help."""
     from moodtunes.bot.console import run_console
+    from moodtunes.core.settings import get_settings
 
-    _configure_logging()
-    run_console()
+    settings = get_settings()
+    _log_to_terminal(settings, default_level="WARNING", serving=True)  # the terminal is the chat: warnings only
+    try:
+        run_console()
+    except Exception as exc:
+        _fail_on_known(exc, settings)
 
 
 @app.command()
@@ -190,10 +255,16 @@ def run(
                             "TELEGRAM_WEBHOOK_SECRET; served on 127.0.0.1:8443 for a reverse proxy)")] = None,
 ) -> None:
     """Start every adapter whose token is set (TELEGRAM_TOKEN, DISCORD_TOKEN); the console chat when none is."""
-    from moodtunes.bot.run import run_adapters
+    from moodtunes.bot.run import has_token, run_adapters
+    from moodtunes.core.settings import get_settings
 
-    _configure_logging()
-    raise typer.Exit(run_adapters(webhook_url=webhook))
+    settings = get_settings()
+    # A bot's terminal is its log: INFO by default. Without a token it is the console chat's screen.
+    _log_to_terminal(settings, default_level="INFO" if has_token(settings) else "WARNING", serving=True)
+    try:
+        run_adapters(settings, webhook_url=webhook)
+    except Exception as exc:
+        _fail_on_known(exc, settings)
 
 
 @app.command()
@@ -290,25 +361,6 @@ def train_ensemble(
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc), 1)
     typer.echo(f"model written to {folder}")
-
-
-def _configure_logging() -> None:
-    from moodtunes.core.settings import get_settings
-
-    settings = get_settings()
-    handler = logging.StreamHandler()
-    if settings.log_format == "json":  # one JSON object per line, for log collectors
-        from pythonjsonlogger.json import JsonFormatter
-
-        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-                                           rename_fields={"levelname": "level", "name": "logger"}))
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
-    # httpx logs request URLs at INFO, and Telegram URLs carry the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    # discord.py's DEBUG lines carry interaction URLs with short-lived interaction tokens.
-    logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLogger().level))
 
 
 def _mount_optional() -> None:

@@ -34,11 +34,11 @@ class BuildResult:
     mood_counts: dict[str, int]
 
 
-def _stamp(source: Path, classifier: MoodClassifier) -> dict:
+def _stamp(source: Path, classifier_version: str) -> dict:
     """What the built catalog depends on: the source file and the classifier version."""
     stat = source.stat()
     return {"source": str(source.resolve()), "source_bytes": stat.st_size, "source_mtime_ns": stat.st_mtime_ns,
-            "classifier": classifier.version}
+            "classifier": classifier_version}
 
 
 def label_import(imported: ImportResult, classifier: MoodClassifier, *, progress: bool = False) -> pd.DataFrame:
@@ -48,22 +48,41 @@ def label_import(imported: ImportResult, classifier: MoodClassifier, *, progress
         return classifier.label(imported.catalog, progress=bar)
 
 
-def build_catalog(source: Path, classifier_dir: Path, out: Path, *, force: bool = False,
+NO_CATALOG = ("no track catalog: set CATALOG_PATH to a labelled catalog CSV (data_moods.csv columns) or "
+              "CATALOG_SOURCE to a track CSV to build one from (README: Getting the track catalog)")
+
+
+def build_catalog(source: Path | None, classifier_dir: Path, out: Path, *, force: bool = False,
                   progress: bool = False) -> BuildResult:
     """Import ``source`` and label it into ``out`` unless ``out`` is already built from the same inputs."""
     started = time.perf_counter()
+    if source is None:  # an installed copy has no shared data folder to default to
+        raise CatalogError(NO_CATALOG).for_setting("CATALOG_SOURCE")
     if not Path(source).is_file():
         raise CatalogError(f"{source}: catalog source not found (see README: Getting the track catalog; or set "
-                           "CATALOG_PATH to a labelled catalog such as data_moods.csv)")
-    classifier = MoodClassifier.load(classifier_dir)
+                           "CATALOG_PATH to a labelled catalog such as data_moods.csv)").for_setting("CATALOG_SOURCE")
+    try:
+        version = str(MoodClassifier.read_metadata(classifier_dir)["version"])
+    except CatalogError as exc:
+        exc.for_setting("MOOD_CLASSIFIER_DIR")
+        raise
     stamp_path = out.with_name(out.name + ".json")
-    stamp = _stamp(Path(source), classifier)
+    stamp = _stamp(Path(source), version)
     if not force and out.is_file() and stamp_path.is_file():
         previous = json.loads(stamp_path.read_text())
         if {k: previous.get(k) for k in stamp} == stamp:
             return BuildResult(out, False, previous["tracks"], previous["duplicates_dropped"],
                                time.perf_counter() - started, previous["mood_counts"])
-    imported = import_catalog(source, progress=progress)
+    try:
+        imported = import_catalog(source, progress=progress)
+    except CatalogError as exc:
+        exc.for_setting("CATALOG_SOURCE")
+        raise
+    try:
+        classifier = MoodClassifier.load(classifier_dir)
+    except CatalogError as exc:
+        exc.for_setting("MOOD_CLASSIFIER_DIR")
+        raise
     labelled = label_import(imported, classifier, progress=progress)
     write_catalog(labelled, out)
     counts = {str(m): int(n) for m, n in labelled["mood"].value_counts().items()}
@@ -89,7 +108,11 @@ def served_catalog(settings) -> pd.DataFrame:
     0.1 s instead of 1-3 s of CSV parsing and validation), refreshed whenever the CSV changes."""
     path = ensure_default_catalog(settings)
     if settings.catalog_path is not None:
-        return load_catalog(path)
+        try:
+            return load_catalog(path)
+        except CatalogError as exc:
+            exc.for_setting("CATALOG_PATH")
+            raise
     stat = path.stat()
     stamp = (stat.st_size, stat.st_mtime_ns)
     cache = path.with_suffix(".validated.pkl")

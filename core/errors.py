@@ -4,7 +4,17 @@ from __future__ import annotations
 
 
 class MoodTunesError(Exception):
-    """Base of every error the core raises on purpose."""
+    """Base of every error the core raises on purpose.
+
+    ``setting`` names the setting to fix (e.g. ``MODEL_DIR``) when the error comes from one; it is set where the
+    setting is read, so a start-up failure can tell the admin what to change."""
+
+    setting: str | None = None
+
+    def for_setting(self, setting: str) -> MoodTunesError:
+        """Name ``setting`` as the one to fix, unless a closer one is already named; returns the error."""
+        self.setting = self.setting or setting
+        return self
 
 
 class ImageRejected(MoodTunesError):
@@ -45,3 +55,11 @@ class CatalogError(MoodTunesError):
 
 class ModelError(MoodTunesError):
     """The emotion model folder is missing, incomplete or does not match its metadata."""
+
+
+class ConfigError(MoodTunesError):
+    """A setting is missing or cannot work as given (e.g. webhook mode without its secret)."""
+
+    def __init__(self, message: str, setting: str) -> None:
+        super().__init__(message)
+        self.setting = setting

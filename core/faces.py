@@ -146,17 +146,64 @@ class MtcnnFinder:
         return faces
 
 
+class MtcnnLoader:
+    """MTCNN, built on first use, or ahead of it in a background thread by ``start()``.
+
+    Building it imports TensorFlow: seconds that a start-up should not wait for, since selfies never need it."""
+
+    def __init__(self, min_face_size: int) -> None:
+        self.min_face_size = min_face_size
+        self._lock = threading.Lock()
+        self._finder: MtcnnFinder | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        """Build (and warm up) in the background; ``get()`` waits for it."""
+        with self._lock:
+            if self._thread is None and self._finder is None:
+                self._thread = threading.Thread(target=self._build_in_background, name="mtcnn-load", daemon=True)
+                self._thread.start()
+
+    def get(self) -> MtcnnFinder:
+        thread = self._thread
+        if thread is not None:
+            thread.join()
+            if self._error is not None:
+                raise self._error
+        with self._lock:
+            if self._finder is None:
+                self._finder = MtcnnFinder(self.min_face_size)
+            return self._finder
+
+    def _build_in_background(self) -> None:
+        try:
+            finder = MtcnnFinder(self.min_face_size)
+            finder.find(Image.new("RGB", (160, 160), (128, 128, 128)))  # traces its graphs
+            self._finder = finder
+        except BaseException as exc:  # handed to whoever needs MTCNN next
+            self._error = exc
+
+
 class FaceDetector:
     """BlazeFace for selfies, MTCNN for the rest (see the module doc). Build once; safe to call from several
-    threads (each model's calls take turns). ``blazeface``/``mtcnn`` off: that detector alone (benchmarks)."""
+    threads (each model's calls take turns). ``blazeface``/``mtcnn`` off: that detector alone (benchmarks).
+    MTCNN is built on first need; ``warm_up()`` builds it in the background instead."""
 
     def __init__(self, *, max_side: int = 480, min_face_size: int = 20, crop_size: int = 48,
                  model_dir: Path = FACE_MODEL_DIR, blazeface: bool = True, mtcnn: bool = True) -> None:
         self._blazeface = BlazeFaceFinder(model_dir) if blazeface else None
-        self._mtcnn = MtcnnFinder(min_face_size) if mtcnn else None
+        self._mtcnn = MtcnnLoader(min_face_size) if mtcnn else None
         self.max_side = max_side
         self.min_face_size = min_face_size
         self.crop_size = crop_size
+
+    def warm_up(self) -> None:
+        """Run BlazeFace once now, and build MTCNN in the background (a group photo waits for it if need be)."""
+        if self._blazeface is not None:
+            self._blazeface.find(Image.new("RGB", (160, 160), (128, 128, 128)))
+        if self._mtcnn is not None:
+            self._mtcnn.start()
 
     def find(self, image: Image.Image) -> list[Found]:
         """Raw detections, in the image's pixels."""
@@ -171,7 +218,7 @@ class FaceDetector:
         small = image if scale == 1.0 else image.resize(
             (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR,
             reducing_gap=2.0)
-        found = [f.scaled(1 / scale) for f in self._mtcnn.find(small)]
+        found = [f.scaled(1 / scale) for f in self._mtcnn.get().find(small)]
         # BlazeFace's sure faces that MTCNN missed (it misses some large, tilted or dark ones) join in.
         boxes = np.array([f.box for f in found]).reshape(-1, 4)
         return found + [f for f in quick if f.score >= SELFIE_SCORE and not (box_iou(f.box, boxes) > 0.3).any()]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import io
 import warnings
+from typing import TYPE_CHECKING
 
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from moodtunes.core.errors import EmptyImage, ImageTooLarge, ImageTooSmall, NotAnImage, TooManyPixels, TruncatedImage
+
+if TYPE_CHECKING:
+    from moodtunes.core.settings import Settings
 
 # iPhones save photos as HEIC (HEVC in HEIF): pillow-heif reads them. Only the primary picture is wanted, so the
 # thumbnails, depth maps and auxiliary images a phone stores beside it are not decoded. AVIF is Pillow's own.
@@ -78,3 +82,9 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         scale = 255.0 / (65535.0 if peak > 255 else max(peak, 255.0))
         return Image.fromarray((array * scale).clip(0, 255).astype("uint8"), "L").convert("RGB")
     return image.convert("RGB")
+
+
+def decode_photo(data: bytes, settings: Settings) -> Image.Image:
+    """``load_image`` within the configured limits: what the pipeline sees of a photo (no model needed)."""
+    return load_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels,
+                      min_side=settings.min_image_side, draft_side=settings.detect_max_side)

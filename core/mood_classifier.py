@@ -11,10 +11,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
-import sklearn
 
 from moodtunes.core.catalog import MOOD_PROBABILITY
 from moodtunes.core.errors import CatalogError
@@ -37,14 +35,24 @@ class MoodClassifier:
     def version(self) -> str:
         return str(self.metadata["version"])
 
-    @classmethod
-    def load(cls, folder: Path) -> MoodClassifier:
+    @staticmethod
+    def read_metadata(folder: Path) -> dict:
+        """The classifier's metadata (its version, features...), without loading the model."""
         folder = Path(folder)
         try:
-            metadata = json.loads((folder / METADATA_FILE).read_text())
+            return json.loads((folder / METADATA_FILE).read_text())
         except FileNotFoundError as exc:
             raise CatalogError(f"{folder}: no mood classifier ({METADATA_FILE} missing; "
                                "see `moodtunes train catalog`)") from exc
+
+    @classmethod
+    def load(cls, folder: Path) -> MoodClassifier:
+        # scikit-learn takes seconds to import: only a catalog (re)build pays for it, not every start.
+        import joblib
+        import sklearn
+
+        folder = Path(folder)
+        metadata = cls.read_metadata(folder)
         with warnings.catch_warnings():
             # A pickle from another scikit-learn release warns; we say it once, precisely, below.
             warnings.simplefilter("ignore")

@@ -9,11 +9,12 @@ import numpy as np
 
 from moodtunes.core.catalog_build import served_catalog
 from moodtunes.core.emotion import EmotionModel, EmotionPrediction
-from moodtunes.core.errors import UnknownMood
+from moodtunes.core.errors import MoodTunesError, UnknownMood
 from moodtunes.core.faces import FaceDetector
 from moodtunes.core.group import GroupEmotion, group_emotion
-from moodtunes.core.intake import ORIGINAL_SIZE, load_image
+from moodtunes.core.intake import ORIGINAL_SIZE, decode_photo
 from moodtunes.core.mood import STRATEGIES, MoodMap, MoodTarget, canonical_mood
+from moodtunes.core.native_logs import native_stderr_silenced
 from moodtunes.core.recommender import Recommendation, Recommender, Track
 from moodtunes.core.settings import Settings
 
@@ -79,30 +80,33 @@ class PhotoAnalyzer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PhotoAnalyzer:
-        """Build the detector and the model; a missing or invalid model raises a precise error."""
-        model = EmotionModel(settings.model_dir, threads=settings.inference_threads)
-        detector = FaceDetector(max_side=settings.detect_max_side, min_face_size=settings.min_face_size,
-                                crop_size=model.input_size)
+        """Build the detector and the model; a missing or invalid model raises a precise error naming MODEL_DIR."""
+        # TensorFlow, LiteRT and absl print their start-up lines straight to the terminal while loading.
+        with native_stderr_silenced(unless=settings.log_level == "DEBUG"):
+            try:
+                model = EmotionModel(settings.model_dir, threads=settings.inference_threads)
+            except MoodTunesError as exc:
+                exc.for_setting("MODEL_DIR")
+                raise
+            detector = FaceDetector(max_side=settings.detect_max_side, min_face_size=settings.min_face_size,
+                                    crop_size=model.input_size)
         return cls(detector=detector, model=model, settings=settings)
 
     @property
     def model_version(self) -> str:
         return self.model.version
 
-    def warm_up(self) -> None:
-        """Run every stage once so the first user does not pay for graph tracing and allocation."""
-        from PIL import Image
-
-        self.detector.detect(Image.new("RGB", (160, 160), (128, 128, 128)))
+    def warm_up(self, *, background: bool = True) -> None:
+        """Run every stage once so the first user does not pay for graph tracing and allocation. MTCNN, which only
+        photos other than selfies need, gets ready in the background unless ``background`` is off (measurements)."""
+        self.detector.warm_up(background=background)
         self.model.predict_proba(np.zeros((1, self.model.input_size, self.model.input_size), np.uint8))
 
     def analyze(self, data: bytes, timings: dict[str, float] | None = None) -> tuple[FaceResult, ...]:
         """Faces with their emotions, largest first. Raises ImageRejected for unusable bytes."""
         timings = {} if timings is None else timings
-        s = self.settings
         started = time.perf_counter()
-        image = load_image(data, max_bytes=s.max_image_bytes, max_pixels=s.max_image_pixels, min_side=s.min_image_side,
-                           draft_side=s.detect_max_side)
+        image = decode_photo(data, self.settings)
         timings["decode"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         crops = self.detector.detect(image)
@@ -133,7 +137,11 @@ class Pipeline:
     def from_settings(cls, settings: Settings) -> Pipeline:
         """Build every part; a missing or invalid model, catalog or mood table raises a precise error."""
         recommender = Recommender(served_catalog(settings))
-        mood_map = MoodMap.load(settings.mood_map_path)
+        try:
+            mood_map = MoodMap.load(settings.mood_map_path)
+        except MoodTunesError as exc:
+            exc.for_setting("MOOD_MAP_PATH")
+            raise
         analyzer = PhotoAnalyzer.from_settings(settings)
         return cls(detector=analyzer.detector, model=analyzer.model, mood_map=mood_map, recommender=recommender,
                    settings=settings)
@@ -142,8 +150,9 @@ class Pipeline:
     def model_version(self) -> str:
         return self.model.version
 
-    def warm_up(self) -> None:
-        self.analyzer.warm_up()
+    def warm_up(self, *, background: bool = True) -> None:
+        """PhotoAnalyzer.warm_up."""
+        self.analyzer.warm_up(background=background)
 
     def analyze(self, data: bytes, timings: dict[str, float] | None = None) -> tuple[FaceResult, ...]:
         """Faces with their emotions, largest first (PhotoAnalyzer.analyze). Raises ImageRejected."""

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import StandardScaler
 
 from moodtunes.core.catalog import CATALOG_COLUMNS, FEATURES, MOOD_PROBABILITY, load_catalog
 from moodtunes.core.errors import UnknownMood
@@ -98,6 +97,11 @@ class _MoodIndex:
         return np.sqrt(np.maximum(squared[local], 0)), local
 
 
+def _nonzero(scale: np.ndarray) -> np.ndarray:
+    """A feature that never varies is left unscaled (as StandardScaler does), not divided by zero."""
+    return np.where(scale < 10 * np.finfo(scale.dtype).eps, 1.0, scale)
+
+
 class Recommender:
     """One scaler over the whole catalog; per mood, a feature index and a valence/energy index. Build once."""
 
@@ -106,8 +110,9 @@ class Recommender:
         self.variety = variety or Variety()
         self._rng = np.random.default_rng(seed)
         features = catalog[list(FEATURES)].to_numpy(float)
-        self._scaler = StandardScaler().fit(features)
-        self._vectors = self._scaler.transform(features)
+        # Standardised features (scikit-learn's StandardScaler, in two lines: importing it costs seconds a start).
+        self._mean, self._scale = features.mean(axis=0), _nonzero(features.std(axis=0))
+        self._vectors = (features - self._mean) / self._scale
         self._valence = FEATURES.index("valence")
         self._energy = FEATURES.index("energy")
         self._plane = [self._valence, self._energy]
@@ -159,7 +164,7 @@ class Recommender:
     def _scaled_target(self, target: MoodTarget) -> np.ndarray:
         """The target's (valence, energy) in standardised units."""
         raw = np.array([target.valence, target.energy])
-        return (raw - self._scaler.mean_[self._plane]) / self._scaler.scale_[self._plane]
+        return (raw - self._mean[self._plane]) / self._scale[self._plane]
 
     def _liked_rows(self, mood: str, liked_ids: Sequence[str]) -> list[int]:
         """Rows of the liked tracks of this mood: a like steers only answers of its own mood."""

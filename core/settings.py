@@ -2,36 +2,80 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from moodtunes.core.mood import Strategy
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# Track data is never committed; it is read from the shared data folder beside the checkout.
-SHARED_MUSIC = PROJECT_ROOT.parent / "shared" / "data" / "music"
+# The folder holding core/, bot/, models/ ...: the checkout itself, or site-packages/moodtunes in an installed copy.
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+# A checkout has pyproject.toml beside the package folders; an installed copy has not.
+CHECKOUT: Path | None = PACKAGE_DIR if (PACKAGE_DIR / "pyproject.toml").is_file() else None
+PROJECT_ROOT = CHECKOUT or PACKAGE_DIR
+# Track data is never committed; a checkout reads it from the shared data folder beside it. An installed copy has
+# no such folder: it needs CATALOG_PATH or CATALOG_SOURCE.
+SHARED_MUSIC = PACKAGE_DIR.parent / "shared" / "data" / "music"
 MOODS_CATALOG = SHARED_MUSIC / "data_moods.csv"  # Kaggle's 686 hand-labelled tracks (CATALOG_PATH=...)
 DEFAULT_CATALOG_SOURCE = SHARED_MUSIC / "spotify_hit_predictor_1960-2019.csv"  # 40,560 tracks, no moods
-DEFAULT_MOOD_CLASSIFIER = PROJECT_ROOT / "models" / "mood"
-DEFAULT_MODEL_DIR = PROJECT_ROOT / "models" / "emotion"
+# The shipped models are package data: under the checkout's models/ or the installed package's.
+DEFAULT_MOOD_CLASSIFIER = PACKAGE_DIR / "models" / "mood"
+DEFAULT_MODEL_DIR = PACKAGE_DIR / "models" / "emotion"
 DEFAULT_MOOD_MAP = Path(__file__).resolve().parent / "moods.toml"
-DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+_SECRET_MIN_CHARS = 4  # shorter "secrets" (test values, typos) would blank out ordinary words in every log line
+
+
+def default_data_dir() -> Path:
+    """A checkout keeps its data in its own data/; an installed copy in the user's data folder (XDG)."""
+    if CHECKOUT is not None:
+        return CHECKOUT / "data"
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"  # relative: ignored, as XDG says
+    return base / "moodtunes"
+
+
+def default_catalog_source() -> Path | None:
+    return DEFAULT_CATALOG_SOURCE if CHECKOUT is not None else None
+
+
+_env_file_option: Path | None = None  # `moodtunes --env-file PATH`
+
+
+def use_env_file(path: Path | None) -> None:
+    """Read settings from ``path`` instead of the default ``.env`` (None: back to the default)."""
+    global _env_file_option
+    _env_file_option = path
+    get_settings.cache_clear()
+
+
+def default_env_file() -> Path | None:
+    """The ``.env`` to read: ``--env-file``, else ./.env, else the checkout's .env (whichever exists first)."""
+    if _env_file_option is not None:
+        return _env_file_option
+    for folder in (Path.cwd(), CHECKOUT):
+        if folder is not None and (folder / ".env").is_file():
+            return folder / ".env"
+    return None
 
 
 class Settings(BaseSettings):
-    """MoodTunes configuration. Every field maps to the upper-case environment variable of its name."""
+    """MoodTunes configuration. Every field maps to the upper-case environment variable of its name; the
+    environment wins over the ``.env`` file."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file_encoding="utf-8", extra="ignore")
 
     # Core pipeline.
     catalog_path: Path | None = Field(None, description="labelled catalog CSV (data_moods.csv columns); "
                                       "unset: the catalog built from catalog_source under data_dir")
-    catalog_source: Path = Field(DEFAULT_CATALOG_SOURCE, description="unlabelled track CSV the default catalog "
-                                 "is imported from")
+    catalog_source: Path | None = Field(default_factory=default_catalog_source,
+                                        description="unlabelled track CSV the default catalog is imported from")
     mood_classifier_dir: Path = Field(DEFAULT_MOOD_CLASSIFIER, description="catalog mood classifier folder")
     model_dir: Path = Field(DEFAULT_MODEL_DIR, description="folder with model.tflite and metadata.json")
     mood_map_path: Path = Field(DEFAULT_MOOD_MAP, description="TOML table: emotion -> mood per strategy")
@@ -45,8 +89,8 @@ class Settings(BaseSettings):
     inference_threads: int = Field(1, ge=1)
 
     # Storage.
-    data_dir: Path = DEFAULT_DATA_DIR
-    database_url: str = ""  # empty: SQLite file in data_dir
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: SecretStr = SecretStr("")  # empty: SQLite file in data_dir; a secret: it may hold a password
     user_id_salt: SecretStr = SecretStr("")  # empty: a random salt kept in data_dir
 
     # Chat adapters.
@@ -85,7 +129,8 @@ class Settings(BaseSettings):
     broker_timeout: float = Field(2.0, gt=0, description="seconds to connect to or publish on the broker")
     photo_job_max_deliveries: int = Field(3, ge=1, le=100, description="deliveries of a job whose photo keeps "
                                           "crashing workers before it is dead-lettered")
-    log_level: str = "INFO"
+    # Unset: INFO for the bots, WARNING in the console chat and one-shot commands (their screen is the answer).
+    log_level: LogLevel | None = None
     log_format: Literal["text", "json"] = "text"
 
     @field_validator("discord_shard_ids", mode="before")
@@ -96,7 +141,11 @@ class Settings(BaseSettings):
             return [int(part) for part in value.strip().strip("[]").split(",") if part.strip()]
         return value
 
-    @field_validator("catalog_path", mode="before")
+    def __init__(self, **values) -> None:
+        values.setdefault("_env_file", default_env_file())
+        super().__init__(**values)
+
+    @field_validator("catalog_path", "catalog_source", "log_level", mode="before")
     @classmethod
     def _unset_when_empty(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
@@ -109,9 +158,14 @@ class Settings(BaseSettings):
             raise ValueError(f"DISCORD_SHARD_IDS must lie in 0..{self.discord_shard_count - 1}")
         return self
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value):
+        return value.strip().upper() if isinstance(value, str) else value
+
     def model_post_init(self, __context) -> None:
-        if not self.database_url:
-            self.database_url = f"sqlite:///{(self.data_dir / 'moodtunes.sqlite3').resolve()}"
+        if not self.database_url.get_secret_value():
+            self.database_url = SecretStr(f"sqlite:///{(self.data_dir / 'moodtunes.sqlite3').resolve()}")
 
     def resolved_salt(self) -> str:
         """The salt for hashing user ids: from the environment, else created once under data_dir."""
@@ -125,6 +179,35 @@ class Settings(BaseSettings):
             salt_file.write_text(secrets.token_hex(32))
             salt_file.chmod(0o600)
         return salt_file.read_text().strip()
+
+    def secret_values(self) -> set[str]:
+        """Every secret these settings hold, as it may appear in a log line or a library's error: the tokens,
+        the webhook secret, the salt, and the passwords in the database, Redis and broker URLs (not the rest)."""
+        found = {getattr(self, name).get_secret_value() for name in type(self).model_fields
+                 if not name.endswith("_url") and isinstance(getattr(self, name), SecretStr)}
+        salt_file = self.data_dir / "user_id_salt"
+        if not self.user_id_salt.get_secret_value() and salt_file.is_file():
+            found.add(salt_file.read_text().strip())
+        for address in (self.database_url.get_secret_value(), self.redis_url, self.broker_url.get_secret_value(),
+                        self.result_backend_url.get_secret_value()):
+            url = urlsplit(address)
+            passwords = [url.password or ""] + [v for k, v in parse_qsl(url.query) if "password" in k.lower()]
+            found.update(p for raw in passwords for p in (raw, unquote(raw)))
+        return {value for value in found if len(value) >= _SECRET_MIN_CHARS}
+
+
+def describe_invalid_settings(error: ValidationError) -> list[str]:
+    """One line per bad setting, named by its environment variable; a secret's value is never shown."""
+    secret_fields = {name for name, field in Settings.model_fields.items() if field.annotation is SecretStr}
+    lines = []
+    for problem in error.errors():
+        if not problem["loc"]:  # a rule across settings: its message names them; its input is all of them
+            lines.append(problem["msg"].removeprefix("Value error, "))
+            continue
+        name = str(problem["loc"][0])
+        shown = "" if name in secret_fields else f" (got {problem.get('input')!r})"
+        lines.append(f"{name.upper()}: {problem['msg']}{shown}")
+    return lines
 
 
 @lru_cache

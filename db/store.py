@@ -48,7 +48,10 @@ class Store:
     """
 
     def __init__(self, url: str, salt: str) -> None:
-        self._engine = make_engine(url)
+        try:
+            self._engine = make_engine(url)
+        except (SQLAlchemyError, ImportError, OSError) as exc:  # bad URL, no driver, no folder for the file
+            raise StorageUnavailable(f"open: {type(exc).__name__}: {' '.join(str(exc).split())}") from exc
         self._salt = salt
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(for_writes(self._engine), expire_on_commit=False)
