@@ -1,6 +1,6 @@
 """Helpers shared by the test suites (fixtures live in the conftest.py files): photo encoding, FER faces, log
 capture, a migrated SQLite store, decompression-bomb PNG and HEIC files, HEIC and AVIF encoding, worker
-subprocesses on RabbitMQ queues of their own."""
+subprocesses on RabbitMQ queues of their own, and offline virtualenvs that borrow this one's dependencies."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import io
 import logging
 import os
 import signal
+import socket
 import struct
 import subprocess
 import sys
+import sysconfig
 import time
 import uuid
 import zlib
@@ -115,7 +117,6 @@ def heic_claiming(width: int, height: int, image: Image.Image | None = None) -> 
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -258,3 +259,27 @@ def job_settings(queue: str, *, broker: str = BROKER, **overrides):
     from moodtunes.core.settings import Settings
 
     return Settings(_env_file=None, broker_url=broker, result_backend_url=RESULTS, worker_queue=queue, **overrides)
+
+
+# --- offline installs (tests/scripts, tests/test_packaging.py) ---------------------------------------
+def offline_env(**extra: str) -> dict[str, str]:
+    """This process's environment with pip cut off from every package index (and no pip config file), and no bot
+    tokens: what a start without network sees."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_") and not k.endswith("_TOKEN")}
+    env.update(PIP_NO_INDEX="1", PIP_INDEX_URL=f"http://127.0.0.1:{free_port()}/simple", PIP_CONFIG_FILE=os.devnull,
+               PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_BUILD_ISOLATION="0")  # "0": pip's spelling of "no isolation"
+    env.update(extra)
+    return env
+
+
+def borrowing_venv(folder: Path) -> Path:
+    """A new virtualenv at ``folder`` that sees this one's installed packages (TensorFlow and all) through a
+    ``.pth`` line, so installing MoodTunes into it needs no download. Its own site-packages comes first, and
+    ``.pth`` files of the borrowed folder are not run, so this checkout's editable install stays out of it.
+    Returns its python."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=120)
+    python = folder / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True, timeout=60).stdout.strip()
+    Path(purelib, "borrowed-packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return python

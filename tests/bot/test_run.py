@@ -1,4 +1,5 @@
-"""`moodtunes run` start-up: refuses to start on a bad model or catalog, with a message naming the file."""
+"""`moodtunes run` start-up: refuses to start on a bad model or catalog, with one line naming the file and the
+setting (exit code 2)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ def moodtunes(args: list[str], env_extra: dict[str, str], tmp_path: Path,
 
 def test_missing_model_is_named(tmp_path):
     done = moodtunes(["run"], {"MODEL_DIR": str(tmp_path / "no-model")}, tmp_path)
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert f"{tmp_path / 'no-model' / 'model.tflite'}: file not found" in done.stderr
+    assert "MODEL_DIR" in done.stderr and done.stderr.count("\n") == 1
 
 
 def test_corrupt_model_is_named(tmp_path):
@@ -34,7 +36,7 @@ def test_corrupt_model_is_named(tmp_path):
     shutil.copy(DEFAULT_MODEL_DIR / "metadata.json", broken)
     (broken / "model.tflite").write_bytes(b"\x00" * 100)
     done = moodtunes(["run"], {"MODEL_DIR": str(broken)}, tmp_path)
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "model.tflite: not a loadable TFLite model" in done.stderr
 
 
@@ -47,8 +49,8 @@ def test_bad_catalog_is_named(tmp_path, content, expected):
     if content is not None:
         catalog.write_text(content)
     done = moodtunes(["run"], {"CATALOG_PATH": str(catalog)}, tmp_path)
-    assert done.returncode == 1
-    assert str(catalog) in done.stderr and expected in done.stderr
+    assert done.returncode == 2
+    assert str(catalog) in done.stderr and expected in done.stderr and "CATALOG_PATH" in done.stderr
 
 
 def test_no_token_runs_the_console_chat(tmp_path):
@@ -60,5 +62,5 @@ def test_no_token_runs_the_console_chat(tmp_path):
 
 def test_webhook_needs_a_secret(tmp_path):
     done = moodtunes(["run", "--webhook", "https://example.invalid/hook"], {"TELEGRAM_TOKEN": "123:ABC"}, tmp_path)
-    assert done.returncode == 1 and "TELEGRAM_WEBHOOK_SECRET" in done.stderr
+    assert done.returncode == 2 and "TELEGRAM_WEBHOOK_SECRET" in done.stderr
     assert "123:ABC" not in done.stderr + done.stdout

@@ -13,7 +13,8 @@ def test_defaults_find_the_shipped_model_and_the_catalog_beside_the_checkout():
     # No CATALOG_PATH: the 40k catalog built from the hit-predictor CSV beside the checkout by the shipped classifier.
     assert settings.catalog_path is None and settings.catalog_source.is_file()
     assert (settings.mood_classifier_dir / "metadata.json").is_file()
-    assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("moodtunes.sqlite3")
+    url = settings.database_url.get_secret_value()
+    assert url.startswith("sqlite:///") and url.endswith("moodtunes.sqlite3")
     assert settings.default_strategy == "match"
 
 
