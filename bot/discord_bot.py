@@ -32,6 +32,12 @@ from moodtunes.core.settings import Settings
 PLATFORM = "discord"
 log = logging.getLogger("moodtunes.discord")
 
+# MoodTunes never joins a voice channel: discord.py's start-up warnings that the voice libraries are missing
+# (PyNaCl, davey) would only be noise on the bot's terminal.
+for _flag in ("warn_nacl", "warn_dave"):
+    if hasattr(discord.VoiceClient, _flag):
+        setattr(discord.VoiceClient, _flag, False)
+
 # Discord limits: 256-character embed titles, 4096-character descriptions, 2000-character message content
 # (bot.layout keeps to its 5 rows of 5 buttons).
 TITLE_MAX, DESCRIPTION_MAX, CONTENT_MAX = 256, 4096, 2000

@@ -35,7 +35,7 @@ async def serve_adapters(settings: Settings, service, webhook_url: str | None = 
         from moodtunes.bot.ops import serve_ops
 
         tasks.append(asyncio.create_task(serve_ops(service, settings, stop), name="metrics"))
-    log.info("running: %s", ", ".join(t.get_name() for t in tasks))
+    log.debug("starting: %s", ", ".join(t.get_name() for t in tasks))  # each adapter says when it is up
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
@@ -50,7 +50,7 @@ async def serve_adapters(settings: Settings, service, webhook_url: str | None = 
                     await asyncio.wait_for(task, timeout=15)
                 except (TimeoutError, Exception):  # shutting down: report, don't mask the first error
                     log.warning("%s adapter did not stop cleanly", task.get_name())
-    log.info("stopped")
+    log.info("stopped")  # not reached when an adapter failed: the caller's one line says why
 
 
 def has_token(settings: Settings) -> bool:

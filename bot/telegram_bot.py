@@ -114,7 +114,8 @@ class RetryingRateLimiter(AIORateLimiter):
                 if attempt == self.network_retries:
                     raise
                 delay = self.backoff * 2**attempt
-                log.warning("telegram %s failed (%s); retry %d/%d in %.1fs", endpoint, type(exc).__name__,
+                # DEBUG: a retry that works is no news, and one that does not ends in an error of its own.
+                log.debug("telegram %s failed (%s); retry %d/%d in %.1fs", endpoint, type(exc).__name__,
                             attempt + 1, self.network_retries, delay)
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # the loop either returns or raises

@@ -94,7 +94,8 @@ def configure_logging(level: str, secrets: Iterable[str], log_format: str = "tex
         handler.addFilter(OursOrWarnings())
     root.addHandler(handler)
     root.setLevel(level)
-    # httpx logs request URLs at INFO, and Telegram URLs carry the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # httpx logs request URLs at INFO, and Telegram URLs carry the bot token: redacted here, but other handlers
+    # (a test runner's, an admin's) would see it, so those records are only made when asked for.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
     # discord.py's DEBUG lines carry interaction URLs with short-lived interaction tokens.
     logging.getLogger("discord").setLevel(max(logging.INFO, root.level))
