@@ -88,7 +88,7 @@ def main() -> None:
     settings = Settings(_env_file=None)
     started = time.perf_counter()
     pipeline = Pipeline.from_settings(settings)
-    pipeline.warm_up()
+    pipeline.warm_up(background=False)
     startup = time.perf_counter() - started
 
     rows: list[tuple[str, str, str]] = []

@@ -105,7 +105,7 @@ def main() -> None:
 
     settings = Settings(_env_file=None)
     pipeline = Pipeline.from_settings(settings)
-    pipeline.warm_up()
+    pipeline.warm_up(background=False)
     photos = real_photos(args.photos, side=args.side)
     with tempfile.TemporaryDirectory(prefix="bench-telegram-") as folder:
         rows = asyncio.run(run(pipeline, photos, args.users, args.side, Path(folder)))

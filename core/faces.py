@@ -198,12 +198,15 @@ class FaceDetector:
         self.min_face_size = min_face_size
         self.crop_size = crop_size
 
-    def warm_up(self) -> None:
-        """Run BlazeFace once now, and build MTCNN in the background (a group photo waits for it if need be)."""
+    def warm_up(self, *, background: bool = True) -> None:
+        """Run BlazeFace once now, and build MTCNN in the background (a group photo waits for it if need be);
+        ``background`` off: build it now."""
         if self._blazeface is not None:
             self._blazeface.find(Image.new("RGB", (160, 160), (128, 128, 128)))
         if self._mtcnn is not None:
             self._mtcnn.start()
+            if not background:
+                self._mtcnn.get()
 
     def find(self, image: Image.Image) -> list[Found]:
         """Raw detections, in the image's pixels."""

@@ -52,7 +52,7 @@ def pipeline(settings):
     from moodtunes.core.pipeline import Pipeline
 
     built = Pipeline.from_settings(settings)
-    built.warm_up()
+    built.warm_up(background=False)
     return built
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from moodtunes.core.faces import FaceDetector
 from moodtunes.core.intake import load_image
 
 
@@ -106,3 +107,13 @@ def test_fer_faces_pasted_into_photos_come_back_framed_like_fer(pipeline, chelse
     assert len(correlations) >= 15  # of 21
     # benchmarks/bench_framing.py measures ~0.5 for this framing and ~0.4 for a plain box-centred square.
     assert np.mean(correlations) > 0.4
+
+
+def test_mtcnn_gets_ready_in_the_background_and_a_group_photo_waits_for_it(astronaut_image):
+    detector = FaceDetector()
+    detector.warm_up()  # BlazeFace now; MTCNN (TensorFlow) on a thread: a start does not wait for it
+    group = Image.new("RGB", (1280, 720), (200, 200, 200))
+    for x, y, side in ((0, 100, 512), (540, 60, 360), (920, 200, 260), (600, 460, 200)):
+        group.paste(astronaut_image.resize((side, side)), (x, y))
+    found = detector.find(group)
+    assert len(found) == 4 and "mtcnn" in {f.detector for f in found}
