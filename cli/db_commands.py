@@ -12,9 +12,9 @@ from typing import Annotated
 import typer
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
-from moodtunes.db import migrate
-from moodtunes.db.engine import make_engine
+from moodtunes.db.errors import StorageUnavailable
 from moodtunes.db.report import feedback_summary, plot, render_table
 from moodtunes.db.store import Store
 
@@ -42,11 +42,13 @@ def _report_group() -> None:
 def upgrade_command(url: UrlOption = None) -> None:
     """Apply all Alembic migrations (creates the tables on an empty database)."""
     target = url or _settings_url()
-    engine = make_engine(target)
     try:
-        migrate.upgrade(engine)
-    finally:
-        engine.dispose()
+        with Store(target, salt="") as store:  # migrating hashes no user id: no salt needed
+            store.upgrade()
+    except StorageUnavailable as exc:
+        typer.echo(f"error: the database {_redacted(target)} cannot be used ({exc}): check "
+                   f"{'--url' if url else 'DATABASE_URL'}", err=True)
+        raise typer.Exit(code=2) from None
     typer.echo(f"{_redacted(target)}: schema is up to date")
 
 
@@ -81,4 +83,7 @@ def _settings_url() -> str:
 
 
 def _redacted(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
