@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from moodtunes.core.settings import MOODS_CATALOG
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.telegram_server import FakeTelegram
-from tests.helpers import unused_port
+from tests.helpers import free_port
 
 EXE = shutil.which("moodtunes") or os.path.join(os.path.dirname(sys.executable), "moodtunes")
 TELEGRAM_TOKEN = "777000:AAWrongTokenSecretValue"
@@ -75,7 +75,7 @@ async def test_a_rejected_telegram_token(tmp_path):
 
 
 async def test_telegram_unreachable(tmp_path):
-    base = f"http://127.0.0.1:{unused_port()}/bot"
+    base = f"http://127.0.0.1:{free_port()}/bot"
     result = await moodtunes_async(tmp_path, "run", TELEGRAM_TOKEN=TELEGRAM_TOKEN, TELEGRAM_BASE_URL=base)
     line = assert_one_line(*result, "TELEGRAM_BASE_URL", secrets=(TELEGRAM_TOKEN, "AAWrongToken"))
     assert f"cannot reach the Telegram Bot API at {base}" in line
@@ -92,7 +92,7 @@ async def test_a_rejected_discord_token(tmp_path):
 
 
 async def test_discord_unreachable(tmp_path):
-    base = f"http://127.0.0.1:{unused_port()}/api/v10"
+    base = f"http://127.0.0.1:{free_port()}/api/v10"
     result = await moodtunes_async(tmp_path, "run", DISCORD_TOKEN=DISCORD_TOKEN, DISCORD_API_BASE_URL=base)
     line = assert_one_line(*result, "DISCORD_API_BASE_URL", secrets=(DISCORD_TOKEN,))
     assert f"cannot reach the Discord API at {base}" in line
@@ -101,7 +101,7 @@ async def test_discord_unreachable(tmp_path):
 @pytest.mark.parametrize("where", ["closed port", "no such database"])
 def test_database_unusable(tmp_path, where):
     url = make_url(POSTGRES_URL).set(password=PASSWORD)
-    url = url.set(port=unused_port()) if where == "closed port" else url.set(database=f"mt_none_{uuid.uuid4().hex[:8]}")
+    url = url.set(port=free_port()) if where == "closed port" else url.set(database=f"mt_none_{uuid.uuid4().hex[:8]}")
     done = moodtunes(tmp_path, "chat", DATABASE_URL=url.render_as_string(hide_password=False))
     line = assert_one_line(done.returncode, done.stdout, done.stderr, "DATABASE_URL", secrets=(PASSWORD,))
     assert url.render_as_string(hide_password=True) in line  # where it tried, with the password masked

@@ -98,3 +98,9 @@ def test_third_party_info_stays_off_the_terminal_unless_debug(settings, terminal
     logging.getLogger("moodtunes").info("ready: model x")
     assert terminal() == ""
     assert sum(type(h).__name__ == "TerminalHandler" for h in logging.getLogger().handlers) == 1
+
+
+def test_passwords_in_the_redis_and_broker_urls_are_secrets(tmp_path):
+    settings = Settings(_env_file=None, data_dir=tmp_path, redis_url="redis://:redis-secret-pw@127.0.0.1:6379/0",
+                        broker_url="amqp://guest:broker-secret-pw@127.0.0.1:5672//")
+    assert {"redis-secret-pw", "broker-secret-pw"} <= settings.secret_values()

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from moodtunes.cli.db_commands import db_app, report_app
 from moodtunes.db.store import Store
-from tests.helpers import unused_port
+from tests.helpers import free_port
 
 from .seed import SALT, seed_feedback
 
@@ -61,7 +61,7 @@ def test_default_url_comes_from_the_settings(monkeypatch, tmp_path) -> None:
 
 
 def test_db_upgrade_on_an_unreachable_database_is_one_line_without_the_password(tmp_path) -> None:
-    url = f"postgresql+psycopg://root:upgrade-secret-pw@127.0.0.1:{unused_port()}/test"
+    url = f"postgresql+psycopg://root:upgrade-secret-pw@127.0.0.1:{free_port()}/test"
     result = runner.invoke(db_app, ["upgrade", "--url", url])
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "check --url" in result.stderr and "Connection refused" in result.stderr
