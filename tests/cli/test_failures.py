@@ -1,11 +1,13 @@
 """Every expected start-up failure of the real `moodtunes` command is one line on stderr that names the setting to
-fix, with exit code 2 and nothing else on the screen, and never shows a secret: a rejected or unreachable Telegram
-or Discord, an unreachable database or a missing one, a missing catalog, bad settings."""
+fix, with exit code 2, and never shows a secret: a rejected or unreachable Telegram or Discord (after the bot's own
+"ready" line: model, catalog and database are fine), an unreachable database or a missing one, a missing catalog,
+bad settings."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,8 +37,18 @@ def environment(tmp_path: Path, **settings: str) -> dict[str, str]:
     return {**env, "DATA_DIR": str(tmp_path / "data"), "CATALOG_PATH": str(MOODS_CATALOG), **settings}
 
 
-def assert_one_line(returncode: int, stdout: str, stderr: str, *names: str, secrets: tuple[str, ...] = ()) -> str:
+READY = re.compile(r"^\S+ \S+ INFO moodtunes: ready: model ")  # a bot's INFO line: the local part works
+
+
+def assert_one_line(returncode: int, stdout: str, stderr: str, *names: str, secrets: tuple[str, ...] = (),
+                    after_ready: bool = False) -> str:
+    """Exit 2 and one error line; ``after_ready``: a bot's own "ready" line (model, catalog, database) may come
+    first, since the failure is in reaching the chat service."""
     assert returncode == 2, stderr
+    if after_ready:
+        lines = stderr.splitlines(keepends=True)
+        assert all(READY.match(line) for line in lines[:-1]), stderr
+        stderr = lines[-1]
     assert stdout == "" and stderr.count("\n") == 1 and stderr.startswith("error: "), stderr
     for name in names:
         assert name in stderr
@@ -71,13 +83,13 @@ async def test_a_rejected_telegram_token(tmp_path):
                                        TELEGRAM_BASE_FILE_URL=fake.base_file_url)
     finally:
         await fake.stop()
-    assert_one_line(*result, "TELEGRAM_TOKEN", "rejected", secrets=(TELEGRAM_TOKEN, "AAWrongToken"))
+    assert_one_line(*result, "TELEGRAM_TOKEN", "rejected", secrets=(TELEGRAM_TOKEN, "AAWrongToken"), after_ready=True)
 
 
 async def test_telegram_unreachable(tmp_path):
     base = f"http://127.0.0.1:{free_port()}/bot"
     result = await moodtunes_async(tmp_path, "run", TELEGRAM_TOKEN=TELEGRAM_TOKEN, TELEGRAM_BASE_URL=base)
-    line = assert_one_line(*result, "TELEGRAM_BASE_URL", secrets=(TELEGRAM_TOKEN, "AAWrongToken"))
+    line = assert_one_line(*result, "TELEGRAM_BASE_URL", secrets=(TELEGRAM_TOKEN, "AAWrongToken"), after_ready=True)
     assert f"cannot reach the Telegram Bot API at {base}" in line
 
 
@@ -88,13 +100,13 @@ async def test_a_rejected_discord_token(tmp_path):
         result = await moodtunes_async(tmp_path, "run", DISCORD_TOKEN=DISCORD_TOKEN, DISCORD_API_BASE_URL=fake.api_base)
     finally:
         await fake.close()
-    assert_one_line(*result, "DISCORD_TOKEN", "rejected", secrets=(DISCORD_TOKEN,))
+    assert_one_line(*result, "DISCORD_TOKEN", "rejected", secrets=(DISCORD_TOKEN,), after_ready=True)
 
 
 async def test_discord_unreachable(tmp_path):
     base = f"http://127.0.0.1:{free_port()}/api/v10"
     result = await moodtunes_async(tmp_path, "run", DISCORD_TOKEN=DISCORD_TOKEN, DISCORD_API_BASE_URL=base)
-    line = assert_one_line(*result, "DISCORD_API_BASE_URL", secrets=(DISCORD_TOKEN,))
+    line = assert_one_line(*result, "DISCORD_API_BASE_URL", secrets=(DISCORD_TOKEN,), after_ready=True)
     assert f"cannot reach the Discord API at {base}" in line
 
 
