@@ -125,7 +125,7 @@ def main() -> None:
         folder = Path(tmp)
         settings = Settings(_env_file=None, data_dir=folder, user_id_salt="bench-salt")
         pipeline = Pipeline.from_settings(settings)
-        pipeline.warm_up()
+        pipeline.warm_up(background=False)
         store = Store(f"sqlite:///{folder / 'moodtunes.sqlite3'}", salt="bench-salt")
         store.upgrade()
         rows = []

@@ -262,6 +262,14 @@ def job_settings(queue: str, *, broker: str = BROKER, **overrides):
 
 
 # --- offline installs (tests/scripts, tests/test_packaging.py) ---------------------------------------
+def package_folders() -> list[str]:
+    """The checkout's top-level folders that install under ``moodtunes`` (pyproject.toml's package-dir)."""
+    import tomllib
+
+    mapping = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    return sorted({folder.split("/")[0] for folder in mapping.values()})
+
+
 def offline_env(**extra: str) -> dict[str, str]:
     """This process's environment with pip cut off from every package index (and no pip config file), and no bot
     tokens: what a start without network sees."""

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from moodtunes.core.settings import MOODS_CATALOG, PROJECT_ROOT
-from tests.helpers import borrowing_venv, offline_env
+from tests.helpers import borrowing_venv, offline_env, package_folders
 
-PACKAGE_FOLDERS = ("bot", "cli", "core", "db", "training", "models")
 LIMIT_S = 300  # the whole build, install and first answer, on a busy 2-core machine
 
 
@@ -28,7 +27,7 @@ def installed(tmp_path_factory) -> Path:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(PROJECT_ROOT / name, source)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "training")  # models/training: resumable state only
-    for folder in PACKAGE_FOLDERS:
+    for folder in package_folders():
         shutil.copytree(PROJECT_ROOT / folder, source / folder,
                         ignore=ignore if folder == "models" else shutil.ignore_patterns("__pycache__", "*.pyc"))
     python = borrowing_venv(root / "venv")

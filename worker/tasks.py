@@ -36,7 +36,7 @@ class LazyAnalyzer:
     def get(self) -> PhotoAnalyzer:
         if self._analyzer is None:
             self._analyzer = PhotoAnalyzer.from_settings(self.settings)
-            self._analyzer.warm_up()
+            self._analyzer.warm_up(background=False)  # a worker takes jobs only when it can answer any photo
             log.info("worker process %d ready: model %s", os.getpid(), self._analyzer.model_version)
         return self._analyzer
 

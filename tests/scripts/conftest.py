@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from moodtunes.core.settings import PROJECT_ROOT
-from tests.helpers import borrowing_venv, offline_env
+from tests.helpers import borrowing_venv, offline_env, package_folders
 
 SETUP_LIMIT_S = 300
 
@@ -36,7 +36,7 @@ def checkout(tmp_path_factory) -> Checkout:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(PROJECT_ROOT / name, root)
     shutil.copytree(PROJECT_ROOT / "scripts", root / "scripts")
-    for folder in ("bot", "cli", "core", "db", "training", "models"):
+    for folder in package_folders():
         (root / folder).symlink_to(PROJECT_ROOT / folder)
     borrowing_venv(root / ".venv")  # what setup.sh would create, minus the downloads
     started = time.perf_counter()
