@@ -35,11 +35,16 @@ def start_chat(checkout, data_dir, timeout: float = 60) -> tuple[float, str, str
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=offline_env(DATA_DIR=str(data_dir), DATABASE_URL="", LOG_LEVEL=""))
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True)
+    reader.start()  # the only reader of stdout: the prompt is timed as it arrives
     try:
         first = lines.get(timeout=timeout)
         seconds = time.perf_counter() - started
-        _, stderr = process.communicate("/quit\n", timeout=timeout)
+        process.stdin.write("/quit\n")
+        process.stdin.close()
+        process.wait(timeout=timeout)
+        reader.join(timeout=timeout)
+        stderr = process.stderr.read()
     finally:
         if process.poll() is None:
             process.kill()
