@@ -57,16 +57,18 @@ def main(
     _log_to_terminal(settings, default_level="WARNING")
 
 
-def _log_to_terminal(settings, default_level: str, *, serving: bool = False) -> None:
+def _log_to_terminal(settings, default_level: str, *, serving: bool = False, screen: bool = False) -> None:
     """Quiet logging with every secret of ``settings`` redacted; ``LOG_LEVEL`` overrides ``default_level``.
-    ``serving``: the salt is created now (not later by the service), so that it is redacted too."""
+    ``serving``: the salt is created now (not later by the service), so that it is redacted too. ``screen``: the
+    terminal shows a chat or an answer, so native libraries' lines are kept off it (not for the Celery worker,
+    which writes its own log to the process's stderr)."""
     import contextlib
 
     from moodtunes.cli.logs import configure_logging
     from moodtunes.core.native_logs import divert_native_stderr
 
     level = settings.log_level or default_level
-    if level != "DEBUG":
+    if screen and level != "DEBUG":
         divert_native_stderr()
     if serving:
         with contextlib.suppress(OSError):  # an unwritable DATA_DIR is reported when the service starts
@@ -123,6 +125,7 @@ def recommend(
         decode_photo(data, get_settings())  # a file that is no photo is refused before the models load
     except ImageRejected as exc:
         _fail(f"{photo}: {exc}")
+    _log_to_terminal(get_settings(), default_level="WARNING", screen=True)
     pipeline = _pipeline()
     try:
         result = pipeline.recommend_photo(data, strategy)
@@ -241,7 +244,7 @@ def chat() -> None:
     from moodtunes.core.settings import get_settings
 
     settings = get_settings()
-    _log_to_terminal(settings, default_level="WARNING", serving=True)  # the terminal is the chat: warnings only
+    _log_to_terminal(settings, default_level="WARNING", serving=True, screen=True)  # the chat: warnings only
     try:
         run_console()
     except Exception as exc:
@@ -260,7 +263,8 @@ def run(
 
     settings = get_settings()
     # A bot's terminal is its log: INFO by default. Without a token it is the console chat's screen.
-    _log_to_terminal(settings, default_level="INFO" if has_token(settings) else "WARNING", serving=True)
+    _log_to_terminal(settings, default_level="INFO" if has_token(settings) else "WARNING", serving=True,
+                     screen=True)
     try:
         run_adapters(settings, webhook_url=webhook)
     except Exception as exc:
