@@ -162,7 +162,9 @@ class MtcnnLoader:
         """Build (and warm up) in the background; ``get()`` waits for it."""
         with self._lock:
             if self._thread is None and self._finder is None:
-                self._thread = threading.Thread(target=self._build_in_background, name="mtcnn-load", daemon=True)
+                # Not a daemon: a process that exits early (a start-up failure) waits for the build, because the
+                # interpreter finalising while TensorFlow is still importing aborts it (SIGABRT, exit -6).
+                self._thread = threading.Thread(target=self._build_in_background, name="mtcnn-load")
                 self._thread.start()
 
     def get(self) -> MtcnnFinder:
