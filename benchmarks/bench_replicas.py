@@ -24,7 +24,7 @@ from PIL import Image
 from moodtunes.core.catalog_build import served_catalog
 from moodtunes.core.settings import Settings
 from tests.bot.replica_load import (
-    Replies,
+    WAIT,
     balancer,
     count_rows,
     delivery_counts,
@@ -34,6 +34,7 @@ from tests.bot.replica_load import (
     replicas,
     stored_votes,
 )
+from tests.bot.telegram_replies import Replies
 from tests.fakes.telegram_server import FakeTelegram
 from tests.helpers import postgres_schema, redis_prefix
 
@@ -48,7 +49,7 @@ async def run(args: argparse.Namespace, data_dir: Path, log_dir: Path) -> None:
             started_at = time.monotonic()
             async with replicas(fake, database_url, prefix, data_dir, log_dir, count=args.replicas) as started:
                 ready = time.monotonic() - started_at
-                replies = Replies(fake)
+                replies = Replies(fake, WAIT)
                 fake.route_webhooks(balancer([r.url for r in started]))
                 outcome = await drive(fake, replies, photos, users=args.users, photos_total=args.photos,
                                       presses_total=args.presses)

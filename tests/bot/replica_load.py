@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, text
 
 from moodtunes.bot import callbacks
 from moodtunes.bot.callbacks import More, Vote
+from tests.bot.telegram_replies import Replies, vote_buttons
 from tests.fakes.telegram_server import ApiCall, FakeTelegram
 from tests.helpers import REDIS_URL, free_port
 
@@ -161,65 +162,6 @@ def balancer(urls: list[str]):
     return route
 
 
-# --- what the bot sent -------------------------------------------------------------------------------------------
-def _votes(call: ApiCall) -> list[Vote]:
-    found = (callbacks.decode(b["callback_data"]) for b in call.buttons)
-    return [v for v in found if isinstance(v, Vote)]
-
-
-class Replies:
-    """Sorts every call as it is recorded: photo answers per chat, More answers per event, toasts per query;
-    a second answer to anything goes to ``duplicates``; a call Telegram refused to ``refused``."""
-
-    def __init__(self, fake: FakeTelegram) -> None:
-        self.photo_answers: dict[int, asyncio.Queue[ApiCall]] = defaultdict(asyncio.Queue)
-        self.events: set[int] = set()
-        self.duplicates: list[ApiCall] = []
-        self.refused: list[ApiCall] = []
-        self._slots: dict[tuple, asyncio.Future[ApiCall]] = {}
-        fake.listen(self._on_call)
-
-    def _slot(self, key: tuple) -> asyncio.Future[ApiCall]:
-        if key not in self._slots:
-            self._slots[key] = asyncio.get_running_loop().create_future()
-        return self._slots[key]
-
-    def _fill(self, key: tuple, call: ApiCall) -> None:
-        slot = self._slot(key)
-        if slot.done():
-            self.duplicates.append(call)
-        else:
-            slot.set_result(call)
-
-    def _on_call(self, call: ApiCall) -> None:
-        if call.error:
-            self.refused.append(call)
-        elif call.method == "answerCallbackQuery":
-            self._fill(("toast", call.params["callback_query_id"]), call)
-        elif call.method == "sendMessage":
-            votes = _votes(call)
-            event = votes[0].event_id if votes else None
-            if call.text.startswith("More "):
-                self._fill(("more", call.chat_id, next(iter(self._more_events(call)), None)), call)
-            else:
-                if event is not None:
-                    self.events.add(event)
-                self.photo_answers[call.chat_id].put_nowait(call)
-
-    @staticmethod
-    def _more_events(call: ApiCall) -> list[int]:
-        return [p.event_id for p in (callbacks.decode(b["callback_data"]) for b in call.buttons) if isinstance(p, More)]
-
-    async def toast(self, query_id: str) -> ApiCall:
-        return await asyncio.wait_for(asyncio.shield(self._slot(("toast", query_id))), WAIT)
-
-    async def more(self, chat_id: int, event_id: int) -> ApiCall:
-        return await asyncio.wait_for(asyncio.shield(self._slot(("more", chat_id, event_id))), WAIT)
-
-    async def photo_answer(self, chat_id: int) -> ApiCall:
-        return await asyncio.wait_for(self.photo_answers[chat_id].get(), WAIT)
-
-
 # --- the load ------------------------------------------------------------------------------------------------------
 @dataclass
 class Outcome:
@@ -262,11 +204,11 @@ async def drive(fake: FakeTelegram, replies: Replies, photos: list[bytes], *, us
         await press(user, More(event_id), reply)
         page = await replies.more(user, event_id)
         outcome.more_pages += 1
-        if len(_votes(page)) != 10:
+        if len(vote_buttons(page)) != 10:
             outcome.problems.append(f"More answer without its vote buttons: {page.text[:60]!r}")
 
     async def presses_on(user: int, reply: ApiCall, n: int) -> None:
-        votes = _votes(reply)
+        votes = vote_buttons(reply)
         likes = votes[:5]
         if not likes:
             outcome.problems.append(f"photo answer without buttons: {reply.text[:80]!r}")

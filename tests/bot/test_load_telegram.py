@@ -38,6 +38,7 @@ from moodtunes.bot.telegram_bot import serve
 from moodtunes.core import messages
 from moodtunes.core.settings import Settings
 from moodtunes.db.store import Store
+from tests.bot.telegram_replies import Replies, vote_buttons
 from tests.fakes.telegram_server import ApiCall, FakeTelegram
 from tests.helpers import capture_logs, migrated_sqlite_store
 
@@ -109,61 +110,6 @@ def warnings_seen():
         yield records
 
 
-# --- replies, as the fake records them -----------------------------------------------------------------------
-def vote_buttons(call: ApiCall) -> list[Vote]:
-    found = (callbacks.decode(b["callback_data"]) for b in call.buttons)
-    return [v for v in found if isinstance(v, Vote)]
-
-
-class Replies:
-    """Sorts every call the bot makes as it is recorded: photo answers per chat in order, More answers by
-    (chat, event), toasts by callback query id; anything that arrives twice goes to ``duplicates``."""
-
-    def __init__(self, fake: FakeTelegram) -> None:
-        self.photo_answers: dict[int, asyncio.Queue[ApiCall]] = defaultdict(asyncio.Queue)
-        self.events: set[int] = set()
-        self.duplicates: list[ApiCall] = []
-        self.refused: list[ApiCall] = []
-        self._slots: dict[tuple, asyncio.Future[ApiCall]] = {}
-        fake.listen(self._on_call)
-
-    def _slot(self, key: tuple) -> asyncio.Future[ApiCall]:
-        if key not in self._slots:
-            self._slots[key] = asyncio.get_running_loop().create_future()
-        return self._slots[key]
-
-    def _fill(self, key: tuple, call: ApiCall) -> None:
-        slot = self._slot(key)
-        if slot.done():
-            self.duplicates.append(call)
-        else:
-            slot.set_result(call)
-
-    def _on_call(self, call: ApiCall) -> None:
-        if call.error:
-            self.refused.append(call)
-        elif call.method == "answerCallbackQuery":
-            self._fill(("toast", call.params["callback_query_id"]), call)
-        elif call.method in ("sendMessage", "sendDocument"):
-            votes = vote_buttons(call)
-            event = votes[0].event_id if votes else None
-            if event is not None and event in self.events:
-                self._fill(("more", call.chat_id, event), call)
-            else:  # a photo answer (or whatever else the bot said to a photo: that fails the test later)
-                if event is not None:
-                    self.events.add(event)
-                self.photo_answers[call.chat_id].put_nowait(call)
-
-    async def toast(self, query_id: str) -> ApiCall:
-        return await asyncio.wait_for(asyncio.shield(self._slot(("toast", query_id))), WAIT)
-
-    async def more(self, chat_id: int, event_id: int) -> ApiCall:
-        return await asyncio.wait_for(asyncio.shield(self._slot(("more", chat_id, event_id))), WAIT)
-
-    async def photo_answer(self, chat_id: int) -> ApiCall:
-        return await asyncio.wait_for(self.photo_answers[chat_id].get(), WAIT)
-
-
 # --- the plan of presses -------------------------------------------------------------------------------------
 @dataclass
 class Plan:
@@ -216,7 +162,7 @@ async def test_load_photos_and_button_presses(pipeline, load_store, astronaut_im
     tally = Tally()
 
     async with running_bot(service, tmp_path / "data") as fake:
-        replies = Replies(fake)
+        replies = Replies(fake, WAIT)
 
         async def press_chain(user: int, answer: ApiCall, event: int, steps: list) -> None:
             """Presses that must follow each other: each waits for the previous one's answer."""

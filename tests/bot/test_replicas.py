@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from moodtunes.bot import callbacks
 from tests.bot.replica_load import (
     SECRET,
-    Replies,
+    WAIT,
     balancer,
     count_rows,
     delivery_counts,
@@ -32,6 +32,7 @@ from tests.bot.replica_load import (
     replicas,
     stored_votes,
 )
+from tests.bot.telegram_replies import Replies
 from tests.fakes.telegram_server import FakeTelegram
 from tests.helpers import BROKER, RESULTS, WORKER_START, Workers, delete_queues, postgres_schema
 
@@ -109,7 +110,7 @@ async def test_two_replicas_answer_every_update_once(topology, workers, pipeline
         try:
             async with replicas(fake, database_url, redis_keys, settings.data_dir, tmp_path,
                                 extra_env=[via_broker, {**via_broker, "LOG_FORMAT": "json"}]) as started:
-                replies = Replies(fake)
+                replies = Replies(fake, WAIT)
                 killer = None if workers is None else kill_when(fake, photo_count // 3, lambda: workers.kill("first"))
                 fake.route_webhooks(balancer([r.url for r in started]))
                 outcome = await drive(fake, replies, photos, users=users, photos_total=photo_count,
