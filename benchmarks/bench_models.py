@@ -2,7 +2,9 @@
 
     python -m benchmarks.bench_models [--archs default wide custom-cnn vgg16 vgg19 resnet50v2] [--steps 10]
 
-ms/face is p50 over 100 faces, one view and as served (two views: the face and its mirror image).
+ms/face is p50 over 100 faces, one view and as served (two views: the face and its mirror image), for the float32
+export beside the int8-weight export that `moodtunes train` serves (training.finalize.QUANTIZATIONS: "none" and
+"dynamic"). --steps 0 skips the training-step timing.
 
 Training time per epoch is extrapolated from timed training steps (in the precision `moodtunes train` picks on
 this CPU: bf16 where it is native, float32 elsewhere) on FER2013-sized batches:
@@ -35,9 +37,8 @@ def main() -> None:
 
     import keras
 
-    from moodtunes.core.emotion import EmotionModel
     from moodtunes.training.finalize import export_tflite
-    from moodtunes.training.train_emotion import build_model, default_config, make_optimizer, uses_mixed_precision
+    from moodtunes.training.train_emotion import build_model, default_config, uses_mixed_precision
 
     training_policy = "mixed_bfloat16" if uses_mixed_precision(default_config("default", data="unused")) else "float32"
     rows = []
@@ -46,43 +47,64 @@ def main() -> None:
         keras.mixed_precision.set_global_policy("float32")
         model = build_model(config)
         face = np.random.default_rng(0).integers(0, 255, (1, args.input_size, args.input_size), dtype=np.uint8)
-        with tempfile.TemporaryDirectory() as folder:
-            export_tflite(model, Path(folder) / "model.tflite")
-            size_mb = (Path(folder) / "model.tflite").stat().st_size / 1e6
-            p50 = {}
-            for flip in (False, True):
-                (Path(folder) / "metadata.json").write_text(
-                    '{"classes": ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"], '
-                    f'"input_size": {args.input_size}, "tta_flip": {str(flip).lower()}}}')
-                served = EmotionModel(Path(folder), threads=1)
-                for _ in range(5):
-                    served.predict_proba(face)
-                timings = []
-                for _ in range(100):
-                    t0 = time.perf_counter()
-                    served.predict_proba(face)
-                    timings.append((time.perf_counter() - t0) * 1000)
-                p50[flip] = float(np.median(timings))
-        keras.mixed_precision.set_global_policy(training_policy)
-        trainable = build_model(config)
-        trainable.compile(optimizer=make_optimizer(config, 100),
-                          loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"])
-        x = np.random.default_rng(1).uniform(0, 255, (config.batch_size, args.input_size, args.input_size, 1))
-        y = keras.utils.to_categorical(np.arange(config.batch_size) % 7, 7)
-        trainable.train_on_batch(x, y)  # builds the graph
-        t0 = time.perf_counter()
-        for _ in range(args.steps):
-            trainable.train_on_batch(x, y)
-        per_step = (time.perf_counter() - t0) / args.steps
-        epoch_min = per_step * math.ceil(TRAIN_IMAGES / config.batch_size) / 60
-        rows.append((arch, model.count_params(), size_mb, p50[False], p50[True], epoch_min, config.batch_size))
+        size_mb, p50 = {}, {}
+        for quantization in ("none", "dynamic"):
+            with tempfile.TemporaryDirectory() as folder:
+                export_tflite(model, Path(folder) / "model.tflite", quantization)
+                size_mb[quantization] = (Path(folder) / "model.tflite").stat().st_size / 1e6
+                p50.update(served_p50(Path(folder), face, args.input_size, quantization))
+        epoch_min = training_minutes(arch, config, args, training_policy) if args.steps else float("nan")
+        rows.append((arch, model.count_params(), size_mb, p50, epoch_min, config.batch_size))
 
-    print(f"{'arch':<12} {'params':>12} {'tflite MB':>10} {'ms/view':>8} {'ms/face served':>15} {'min/epoch':>10} "
-          f"{'batch':>6}   (input {args.input_size}x{args.input_size}, {os.cpu_count()} CPUs, training in "
-          f"{training_policy})")
-    for arch, params, size_mb, ms_view, ms_served, epoch_min, batch in rows:
-        print(f"{arch:<12} {params:>12,} {size_mb:>10.1f} {ms_view:>8.2f} {ms_served:>15.2f} {epoch_min:>10.1f} "
-              f"{batch:>6}")
+    print(f"{'arch':<12} {'params':>12} {'MB f32':>7} {'MB int8':>8} {'ms/view f32':>12} {'ms/view int8':>13} "
+          f"{'ms/face f32':>12} {'ms/face int8':>13} {'min/epoch':>10} {'batch':>6}   (input {args.input_size}x"
+          f"{args.input_size}, 1 thread per face, {os.cpu_count()} CPUs, training in {training_policy}; "
+          "ms/face = served, with the flip)")
+    for arch, params, size_mb, p50, epoch_min, batch in rows:
+        print(f"{arch:<12} {params:>12,} {size_mb['none']:>7.1f} {size_mb['dynamic']:>8.1f} "
+              f"{p50['none', False]:>12.2f} {p50['dynamic', False]:>13.2f} {p50['none', True]:>12.2f} "
+              f"{p50['dynamic', True]:>13.2f} {epoch_min:>10.1f} {batch:>6}")
+
+
+def served_p50(folder: Path, face: np.ndarray, input_size: int, quantization: str) -> dict:
+    """p50 ms of EmotionModel.predict_proba on one face, one thread: {(quantization, flip): ms}."""
+    from moodtunes.core.emotion import EmotionModel
+
+    p50 = {}
+    for flip in (False, True):
+        (folder / "metadata.json").write_text(
+            '{"classes": ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"], '
+            f'"input_size": {input_size}, "tta_flip": {str(flip).lower()}}}')
+        served = EmotionModel(folder, threads=1)
+        for _ in range(5):
+            served.predict_proba(face)
+        timings = []
+        for _ in range(100):
+            t0 = time.perf_counter()
+            served.predict_proba(face)
+            timings.append((time.perf_counter() - t0) * 1000)
+        p50[quantization, flip] = float(np.median(timings))
+    return p50
+
+
+def training_minutes(arch: str, config, args, training_policy: str) -> float:
+    """Minutes per FER2013 epoch, extrapolated from timed training steps in ``training_policy``."""
+    import keras
+
+    from moodtunes.training.train_emotion import build_model, make_optimizer
+
+    keras.mixed_precision.set_global_policy(training_policy)
+    trainable = build_model(config)
+    trainable.compile(optimizer=make_optimizer(config, 100),
+                      loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"])
+    x = np.random.default_rng(1).uniform(0, 255, (config.batch_size, args.input_size, args.input_size, 1))
+    y = keras.utils.to_categorical(np.arange(config.batch_size) % 7, 7)
+    trainable.train_on_batch(x, y)  # builds the graph
+    t0 = time.perf_counter()
+    for _ in range(args.steps):
+        trainable.train_on_batch(x, y)
+    per_step = (time.perf_counter() - t0) / args.steps
+    return per_step * math.ceil(TRAIN_IMAGES / config.batch_size) / 60
 
 
 if __name__ == "__main__":

@@ -294,6 +294,13 @@ def worker(
     run_worker(settings, concurrency=concurrency, loglevel=loglevel, hostname=hostname)
 
 
+def _check_quantization(quantization: str | None) -> None:
+    from moodtunes.training.finalize import QUANTIZATIONS
+
+    if quantization is not None and quantization not in QUANTIZATIONS:
+        _fail(f"--quantization must be one of {', '.join(QUANTIZATIONS)}")
+
+
 @train_app.command("emotion")
 def train_emotion(
     data: Annotated[Path, typer.Option(help="DIR/<split>/<emotion>/* or fer2013.csv")] = Path("../shared/data/fer2013"),
@@ -324,6 +331,8 @@ def train_emotion(
         help="bfloat16 compute; by default on where the CPU has native bf16 (AMX, AVX512-BF16), off elsewhere")] = None,
     seed: Annotated[Optional[int], typer.Option(
         help="random seed: data order, augmentation and initial weights follow from it")] = None,
+    quantization: Annotated[Optional[str], typer.Option(
+        help="weights of the exported model: dynamic (int8, the default) or none (float32)")] = None,
 ) -> None:
     """Train (or resume) an emotion model; the selected epoch is exported to OUT/model."""
     from moodtunes.training.train_emotion import ARCHITECTURES, default_config, train
@@ -335,13 +344,14 @@ def train_emotion(
             _fail("--weights must be imagenet or none")
         if ferplus_weight is not None and not 0 <= ferplus_weight < 0.5:
             _fail("--ferplus-weight must be at least 0 and below 0.5 (the original label keeps the majority)")
+        _check_quantization(quantization)
     config = default_config(arch, data=str(data), out=str(out), weights=weights)
     for name, value in (("epochs", epochs), ("input_size", input_size), ("batch_size", batch_size),
                         ("max_train_images", max_train_images), ("init_from", init_from and str(init_from)),
                         ("state_dir", state_dir and str(state_dir)),
                         ("learning_rate", learning_rate), ("warmup_epochs", warmup_epochs),
                         ("class_weight_power", class_weight_power), ("ferplus_weight", ferplus_weight),
-                        ("mixed_precision", mixed_precision), ("seed", seed)):
+                        ("mixed_precision", mixed_precision), ("seed", seed), ("quantization", quantization)):
         if value is not None:
             setattr(config, name, value)
     try:
@@ -356,12 +366,36 @@ def train_ensemble(
     member: Annotated[list[Path], typer.Option(
         help="a finished run folder or a model folder (e.g. models/emotion); give two or more")],
     out: Annotated[Path, typer.Option(help="folder for the ensemble's model/")] = Path("runs/ensemble"),
+    quantization: Annotated[str, typer.Option(
+        help="weights of the exported model: dynamic (int8) or none (float32)")] = "dynamic",
 ) -> None:
     """Average finished runs or model folders into one servable model, measured on val."""
     from moodtunes.training.ensemble import build_ensemble
 
+    _check_quantization(quantization)
     try:
-        folder = build_ensemble(member, out)
+        folder = build_ensemble(member, out, quantization)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc), 1)
+    typer.echo(f"model written to {folder}")
+
+
+@train_app.command("export")
+def train_export(
+    source: Annotated[Path, typer.Option(
+        help="a run folder, a run's state folder (e.g. models/training/wide-v1) or a model folder (models/emotion)")],
+    out: Annotated[Path, typer.Option(help="folder for the exported model/")],
+    quantization: Annotated[str, typer.Option(
+        help="weights of the exported model: dynamic (int8) or none (float32)")] = "dynamic",
+    data: Annotated[Optional[Path], typer.Option(
+        help="face folder for val and calibration; default: the one the source was trained on")] = None,
+) -> None:
+    """Export a run's selected weights or a model folder again (e.g. with int8 weights), measured on val."""
+    from moodtunes.training.export import export_model
+
+    _check_quantization(quantization)
+    try:
+        folder = export_model(source, out, quantization, data)
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc), 1)
     typer.echo(f"model written to {folder}")

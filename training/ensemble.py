@@ -11,7 +11,6 @@ Selection among single models and ensembles is made on val, like any other model
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,17 +24,12 @@ from moodtunes.training.finalize import MODEL_FOLDER, PREPROCESSING, provenance,
 
 def _read_member(source: Path):
     """(TrainConfig, summary for the metadata) of a training run (run or state folder) or a servable folder."""
-    from moodtunes.training.from_servable import is_servable_folder
-    from moodtunes.training.train_emotion import TrainConfig, read_run
+    from moodtunes.training.from_servable import is_servable_folder, servable_config
+    from moodtunes.training.train_emotion import read_run
 
     source = Path(source)
     if is_servable_folder(source):
-        metadata = json.loads((source / "metadata.json").read_text())
-        if "hyperparameters" not in metadata:
-            raise ValueError(f"{source}: its metadata.json has no hyperparameters; only single trained models "
-                             "(not ensembles) can be members")
-        known = TrainConfig.__dataclass_fields__
-        config = TrainConfig(**{k: v for k, v in metadata["hyperparameters"].items() if k in known})
+        config, metadata = servable_config(source)
         summary = {"model": str(source), "version": metadata.get("version"), "best_epoch": metadata.get("best_epoch"),
                    "val_accuracy_as_served": metadata.get("val", {}).get("accuracy"),
                    "epochs": metadata.get("epochs_trained", 0), "training_seconds": metadata.get("training_seconds", 0)}
@@ -62,8 +56,9 @@ def _member_model(summary: dict, config, train_images: np.ndarray):
     return recover_keras_model(Path(summary["model"]), train_images, lambda: build_model(config))
 
 
-def build_ensemble(members: list[Path], out: Path) -> Path:
-    """Average the members (finished run folders or servable model folders, e.g. models/emotion)."""
+def build_ensemble(members: list[Path], out: Path, quantization: str = "dynamic") -> Path:
+    """Average the members (finished run folders or servable model folders, e.g. models/emotion) into one model,
+    exported with ``quantization`` (training.finalize.QUANTIZATIONS)."""
     import keras
 
     from moodtunes.training.fer_data import cached_splits
@@ -101,6 +96,6 @@ def build_ensemble(members: list[Path], out: Path) -> Path:
         "training_seconds": round(sum(summary["training_seconds"] for summary in summaries), 1),
         **provenance(),
     }
-    report = write_servable(out / MODEL_FOLDER, model, metadata, splits)
+    report = write_servable(out / MODEL_FOLDER, model, metadata, splits, quantization)
     plot_confusion(report, out / "confusion_val.png", "ensemble on val")
     return out / MODEL_FOLDER

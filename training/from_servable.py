@@ -26,11 +26,24 @@ def is_servable_folder(path: Path) -> bool:
     return path.is_dir() and (path / MODEL_FILE).is_file() and (path / METADATA_FILE).is_file()
 
 
+def servable_config(folder: Path):
+    """(TrainConfig the model was trained with, its metadata) of a servable folder of one trained model."""
+    from moodtunes.training.train_emotion import TrainConfig
+
+    metadata = json.loads((Path(folder) / METADATA_FILE).read_text())
+    if "hyperparameters" not in metadata:
+        raise ValueError(f"{folder}: its metadata.json has no hyperparameters; only single trained models "
+                         "(not ensembles) can be recovered")
+    known = TrainConfig.__dataclass_fields__
+    return TrainConfig(**{k: v for k, v in metadata["hyperparameters"].items() if k in known}), metadata
+
+
 def folded_weights(tflite_path: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(op, kernel, bias) for every CONV_2D and FULLY_CONNECTED op of a TFLite model, in graph order.
 
     Read with TensorFlow's flatbuffer tools (the interpreter's public API has no op list). Kernels come back in
-    Keras layout: HWIO for convolutions, (in, out) for dense layers.
+    Keras layout: HWIO for convolutions, (in, out) for dense layers; int8 kernels of a quantized export come back
+    dequantized (float32, within half a quantization step of the weights that were exported).
     """
     from tensorflow.lite.python.schema_py_generated import BuiltinOperator, TensorType
     from tensorflow.lite.tools import flatbuffer_utils
@@ -41,10 +54,20 @@ def folded_weights(tflite_path: Path) -> list[tuple[str, np.ndarray, np.ndarray]
 
     def constant(index: int) -> np.ndarray:
         tensor = graph.tensors[index]
-        if tensor.type != TensorType.FLOAT32:
-            raise ValueError(f"{tflite_path}: tensor {index} is not float32; only float32 models can be recovered")
         data = np.asarray(model.buffers[tensor.buffer].data, dtype=np.uint8)
-        return data.view(np.float32).reshape(tensor.shape)
+        if tensor.type == TensorType.FLOAT32:
+            return data.view(np.float32).reshape(tensor.shape)
+        quantization = tensor.quantization
+        if tensor.type != TensorType.INT8 or quantization is None or quantization.scale is None:
+            raise ValueError(f"{tflite_path}: tensor {index} is neither float32 nor int8 with scales; cannot recover")
+        # Dynamic-range exports (training.finalize.QUANTIZATIONS) keep int8 kernels with per-channel scales.
+        values = data.view(np.int8).reshape(tensor.shape).astype(np.float32)
+        axis_shape = [1] * values.ndim
+        if len(quantization.scale) > 1:
+            axis_shape[quantization.quantizedDimension] = -1
+        scale = np.asarray(quantization.scale, np.float32).reshape(axis_shape)
+        zero_point = np.asarray(quantization.zeroPoint, np.float32).reshape(axis_shape)
+        return (values - zero_point) * scale
 
     layers = []
     for op in graph.operators:

@@ -68,6 +68,7 @@ class TrainConfig:
     seed: int = 1337
     max_train_images: int | None = None  # for smoke tests
     init_from: str | None = None  # a run folder or servable model folder whose weights start this run
+    quantization: str = "dynamic"  # of the served export: training.finalize.QUANTIZATIONS
     extra: dict = field(default_factory=dict)
 
     @property

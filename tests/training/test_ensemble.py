@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -11,7 +12,8 @@ from typer.testing import CliRunner
 from moodtunes.cli.main import app
 from moodtunes.core.emotion import EmotionModel
 from moodtunes.core.settings import DEFAULT_MODEL_DIR
-from moodtunes.training.train_emotion import TrainConfig, train
+from moodtunes.training.finalize import export_tflite
+from moodtunes.training.train_emotion import TrainConfig, run_model, train
 from tests.helpers import TINY_FER_VAL_PER_CLASS, fer_faces
 
 runner = CliRunner()
@@ -52,6 +54,8 @@ def test_ensemble_serves_the_mean_of_its_members(two_runs, tmp_path):
     assert [m["run"] for m in metadata["members"]] == [str(run) for run in two_runs]
     assert metadata["parameters"] == sum(m["parameters"] for m in member_meta)
     assert metadata["val"]["n"] == 7 * TINY_FER_VAL_PER_CLASS
+    # int8 weights by default: members and ensemble quantize the same kernels the same way, hence the exact mean
+    assert metadata["quantization"].startswith("dynamic-range") and "val_float32" in metadata
     assert metadata["preprocessing"] == member_meta[0]["preprocessing"]
     assert (out / "confusion_val.png").is_file()
 
@@ -59,12 +63,18 @@ def test_ensemble_serves_the_mean_of_its_members(two_runs, tmp_path):
 @pytest.mark.slow
 def test_ensemble_takes_the_shipped_model_folder_as_a_member(two_runs, tmp_path):
     out = tmp_path / "with-shipped"
+    # float32 export: the shipped member's weights are float32, so the mean is exact only without int8 weights
     result = runner.invoke(app, ["train", "ensemble", "--member", str(two_runs[0]), "--member", str(DEFAULT_MODEL_DIR),
-                                 "--out", str(out)])
+                                 "--out", str(out), "--quantization", "none"])
     assert result.exit_code == 0, result.output
 
+    # the run member as float32 too (its own model/ is served with int8 weights)
+    float_member = tmp_path / "member-float32"
+    float_member.mkdir()
+    export_tflite(run_model(two_runs[0]), float_member / "model.tflite", "none")
+    shutil.copy(two_runs[0] / "model" / "metadata.json", float_member / "metadata.json")
     faces = np.concatenate([fer_faces("val", emotion, 3) for emotion in ("fear", "neutral", "sad")])
-    expected = np.mean([EmotionModel(two_runs[0] / "model").predict_proba(faces),
+    expected = np.mean([EmotionModel(float_member).predict_proba(faces),
                         EmotionModel(DEFAULT_MODEL_DIR).predict_proba(faces)], axis=0)
     np.testing.assert_allclose(EmotionModel(out / "model").predict_proba(faces), expected, atol=1e-4)
     shipped = json.loads((DEFAULT_MODEL_DIR / "metadata.json").read_text())
@@ -81,4 +91,7 @@ def test_ensemble_refuses_one_member_and_unfinished_runs(two_runs, tmp_path):
     missing = runner.invoke(app, ["train", "ensemble", "--member", str(two_runs[0]), "--member", str(empty),
                                   "--out", str(tmp_path / "b")])
     assert missing.exit_code == 1 and "neither a training run" in missing.stderr
-    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    unknown = runner.invoke(app, ["train", "ensemble", "--member", str(two_runs[0]), "--member", str(two_runs[1]),
+                                  "--out", str(tmp_path / "c"), "--quantization", "fp8"])
+    assert unknown.exit_code == 2 and unknown.stderr.strip() == "error: --quantization must be one of dynamic, none"
+    assert not any((tmp_path / name).exists() for name in ("a", "b", "c"))

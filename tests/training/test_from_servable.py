@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from moodtunes.cli.main import app
 from moodtunes.core.emotion import EmotionModel
 from moodtunes.core.emotions import EMOTIONS
 from moodtunes.core.settings import DEFAULT_MODEL_DIR
+from moodtunes.training.finalize import export_tflite
 from moodtunes.training.from_servable import folded_weights, is_servable_folder, recover_keras_model
 from moodtunes.training.train_emotion import TrainConfig, build_model
 from tests.helpers import fer_faces
@@ -33,6 +35,23 @@ def recovered(real_faces):
     metadata = json.loads((DEFAULT_MODEL_DIR / "metadata.json").read_text())
     config = TrainConfig(**metadata["hyperparameters"])
     return recover_keras_model(DEFAULT_MODEL_DIR, real_faces[0], lambda: build_model(config))
+
+
+@pytest.fixture(scope="module")
+def exports(recovered, tmp_path_factory):
+    """The recovered shipped model exported twice from the same weights: float32, and with int8 weights as
+    `moodtunes train` exports models by default. Returns {"none": folder, "dynamic": folder}."""
+    folders = {}
+    for quantization in ("none", "dynamic"):
+        folder = tmp_path_factory.mktemp(f"export-{quantization}")
+        export_tflite(recovered, folder / "model.tflite", quantization)
+        shutil.copy(DEFAULT_MODEL_DIR / "metadata.json", folder / "metadata.json")
+        folders[quantization] = folder
+    return folders
+
+
+def val_faces(per_class: int) -> np.ndarray:
+    return np.concatenate([fer_faces("val", emotion, per_class) for emotion in EMOTIONS])
 
 
 def test_folded_weights_are_the_shipped_models_layers():
@@ -86,3 +105,34 @@ def test_init_from_refuses_what_it_cannot_read(tiny_fer, tmp_path, restore_polic
     assert result.exit_code == 1
     expected = f"--init-from {not_a_model}: expected a training run folder (with run.json) or a model folder"
     assert expected in result.stderr
+
+
+def test_int8_export_is_a_quarter_of_the_size_and_serves_what_float32_serves(exports):
+    sizes = {quantization: (folder / "model.tflite").stat().st_size for quantization, folder in exports.items()}
+    assert sizes["dynamic"] < sizes["none"] * 0.3
+    faces = val_faces(8)
+    float32 = EmotionModel(exports["none"]).predict_proba(faces)
+    int8 = EmotionModel(exports["dynamic"]).predict_proba(faces)
+    np.testing.assert_allclose(int8, float32, atol=0.1)
+    assert (int8.argmax(1) == float32.argmax(1)).mean() >= 0.9
+
+
+def test_a_quantized_model_folder_is_recovered_from_its_int8_weights(exports, real_faces):
+    float32 = folded_weights(exports["none"] / "model.tflite")
+    dequantized = folded_weights(exports["dynamic"] / "model.tflite")
+    for (op, kernel, bias), (op_q, kernel_q, bias_q) in zip(float32, dequantized, strict=True):
+        assert op == op_q and kernel.shape == kernel_q.shape
+        # per output channel (last axis) the int8 step is max|w| / 127: rounding moves a weight half a step at most;
+        # channels that weight decay has all but zeroed (max|w| ~ 1e-7 or less) may come back as zeros
+        half_step = np.abs(kernel).max(axis=tuple(range(kernel.ndim - 1))) / 127 / 2
+        assert np.all(np.abs(kernel_q - kernel) <= half_step * 1.0001 + 1e-6 * np.abs(kernel).max())
+        np.testing.assert_array_equal(bias_q, bias)  # biases stay float32
+
+    metadata = json.loads((exports["dynamic"] / "metadata.json").read_text())
+    config = TrainConfig(**metadata["hyperparameters"])
+    model = recover_keras_model(exports["dynamic"], real_faces[0], lambda: build_model(config))
+    faces = val_faces(8).astype("float32")
+    keras_proba = (model.predict(faces[..., None], verbose=0) + model.predict(faces[:, :, ::-1, None], verbose=0)) / 2
+    served = EmotionModel(exports["dynamic"]).predict_proba(faces)
+    np.testing.assert_allclose(keras_proba, served, atol=0.05)
+    assert (keras_proba.argmax(1) == served.argmax(1)).mean() >= 0.95

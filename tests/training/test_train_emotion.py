@@ -96,10 +96,22 @@ def test_resumed_from_committed_state_equals_an_uninterrupted_run(tiny_fer, tmp_
     assert metadata["training_parts"][0]["machine"]["cpu"] and metadata["training_parts"][0]["precision"] == "float32"
     assert metadata["sha256"] == file_sha256(folder / "model.tflite")
     assert metadata["val"]["n"] == 7 * TINY_FER_VAL_PER_CLASS and metadata["val_ferplus_majority"]["n"] > 0
+    # served with int8 weights by default; the float32 export's val accuracy and size are kept beside it
+    assert metadata["quantization"].startswith("dynamic-range")
+    assert 0 <= metadata["val_float32"]["accuracy"] <= 1
+    assert metadata["size_bytes"] < metadata["val_float32"]["size_bytes"] / 3
     np.testing.assert_allclose(served.predict_proba(fer_faces("val", "happy", 4)).sum(axis=1), 1.0, atol=1e-5)
     for plot in ("training_curves.png", "confusion_val.png"):
         with Image.open(tmp_path / "parts" / plot) as image:
             assert image.format == "PNG"
+
+
+def test_cli_refuses_an_unknown_quantization(tiny_fer, tmp_path):
+    result = CliRunner().invoke(app, ["train", "emotion", "--data", str(tiny_fer), "--quantization", "int4",
+                                      "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: --quantization must be one of dynamic, none"
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.slow
@@ -108,8 +120,10 @@ def test_cli_resume_continues_in_place_and_refuses_to_overwrite(tiny_fer, tmp_pa
     runner = CliRunner()
     args = ["train", "emotion", "--data", str(tiny_fer), "--arch", "custom-cnn", "--out", "runs/a",
             "--state-dir", "kept/a", "--epochs", "1", "--batch-size", "64", "--no-mixed-precision"]
-    first = runner.invoke(app, args)
+    first = runner.invoke(app, [*args, "--quantization", "none"])
     assert first.exit_code == 0, first.output
+    metadata = json.loads((tmp_path / "runs/a/model/metadata.json").read_text())
+    assert metadata["quantization"].startswith("none") and "val_float32" not in metadata
     again = runner.invoke(app, args)
     assert again.exit_code == 1 and "already holds a run; continue it with --resume kept/a" in again.stderr
 
@@ -117,6 +131,8 @@ def test_cli_resume_continues_in_place_and_refuses_to_overwrite(tiny_fer, tmp_pa
     resumed = runner.invoke(app, ["train", "emotion", "--resume", "kept/a"])
     assert resumed.exit_code == 0, resumed.output
     assert "model written to runs/a/model" in resumed.stdout
+    # the resumed run keeps the run's own export settings
+    assert json.loads((tmp_path / "runs/a/model/metadata.json").read_text())["quantization"].startswith("none")
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["a"]  # no stray runs/default
 
 
