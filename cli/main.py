@@ -159,8 +159,13 @@ def evaluate(
     plot: Annotated[Optional[Path], typer.Option(
         metavar="FILE.png", dir_okay=False,
         help="also draw the confusion matrix (rows true, recall on the diagonal) into this PNG")] = None,
+    ferplus_votes: Annotated[Optional[Path], typer.Option(
+        "--ferplus-votes", exists=True, dir_okay=False,
+        help="FER+ crowd votes (ferplus_votes.csv, paths relative to its folder): also report accuracy against "
+             "their majority labels; by default the one beside the data folder, if any")] = None,
 ) -> None:
-    """Accuracy, per-class recall and confusion matrix of the emotion model on a labelled folder."""
+    """Accuracy, per-class recall and confusion matrix of the emotion model on a labelled folder (and against the
+    FER+ majority labels where crowd votes are given)."""
     import numpy as np
     from PIL import Image
     from tqdm import tqdm
@@ -218,6 +223,12 @@ def evaluate(
         report = replace(report, accuracy=float(np.trace(np.asarray(report.confusion)) / len(labels)),
                          n=len(labels))
     payload = report.as_dict() | ({"no_face": skipped} if detect else {}) | {"model_version": classifier.version}
+    votes_file = ferplus_votes or _votes_beside(data)
+    if votes_file is not None:
+        try:
+            payload["ferplus_majority"] = _ferplus_accuracy([path for path, _ in items], predicted, votes_file)
+        except (OSError, ValueError) as exc:
+            _fail(str(exc), 1)
     if plot is not None:
         try:
             plot_confusion(report, plot, f"{classifier.version} on {data.name}")
@@ -229,12 +240,37 @@ def evaluate(
     typer.echo(f"model {classifier.version} on {data}: accuracy {payload['accuracy']:.4f} over {payload['n']} images"
                + (f" ({skipped} without a detected face)" if detect else ""))
     typer.echo("recall: " + ", ".join(f"{e} {payload['per_class'][e]:.3f}" for e in EMOTIONS))
+    if "ferplus_majority" in payload:
+        fer = payload["ferplus_majority"]
+        typer.echo(f"against the FER+ majority labels ({fer['votes']}): accuracy {fer['accuracy']:.4f} over "
+                   f"{fer['n']} images with votes")
     typer.echo("confusion (rows true, columns predicted):")
     typer.echo("          " + " ".join(f"{e[:7]:>8}" for e in EMOTIONS))
     for e, row in zip(EMOTIONS, report.confusion, strict=True):
         typer.echo(f"{e:>9} " + " ".join(f"{v:>8}" for v in row))
     if plot is not None:
         typer.echo(f"confusion matrix drawn in {plot}")
+
+
+def _votes_beside(data: Path) -> Path | None:
+    from moodtunes.training.ferplus import VOTES_FILE
+
+    candidate = data.parent / VOTES_FILE  # fer2013/ferplus_votes.csv beside fer2013/val
+    return candidate if candidate.is_file() else None
+
+
+def _ferplus_accuracy(paths: list[Path], predicted, votes_file: Path) -> dict:
+    """Accuracy of ``predicted`` (-1: no face found, a miss) against the FER+ majority of the images that have votes;
+    the votes file's paths are relative to its folder."""
+    from moodtunes.training.ferplus import majority_from_votes, read_votes
+
+    root = votes_file.resolve().parent
+    keys = [path.resolve().relative_to(root).as_posix() if path.resolve().is_relative_to(root) else None
+            for path in paths]
+    majority = majority_from_votes(keys, read_votes(votes_file))
+    voted = majority >= 0
+    accuracy = float((predicted[voted] == majority[voted]).mean()) if voted.any() else 0.0
+    return {"accuracy": accuracy, "n": int(voted.sum()), "votes": str(votes_file)}
 
 
 @app.command()

@@ -7,7 +7,7 @@
 A run exports the weights it selected (its best epoch where this machine has them, else the latest epoch: a run still
 in progress can be looked at this way) through the same finalize step as the end of training. A servable folder's
 Keras model is recovered from its TFLite file first (training/from_servable.py); its metadata is kept, the
-measurements are made anew and ``exported_from`` names the source.
+measurements are made anew, ``exported_from`` names the source and the version gains ``-int8`` or ``-f32``.
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ def export_model(source: Path, out: Path, quantization: str = "dynamic", data: P
         data = Path(data or config.data)
         splits = cached_splits(data, config.input_size, out / "cache")
         model = recover_keras_model(source, splits["train"].images, lambda: build_model(config), seed=config.seed)
-        metadata = {k: v for k, v in metadata.items() if k not in MEASURED} | {"exported_from": str(source),
-                                                                               **provenance()}
+        version = f"{metadata.get('version', source.name)}-{'int8' if quantization == 'dynamic' else 'f32'}"
+        metadata = {k: v for k, v in metadata.items() if k not in MEASURED} | {
+            "version": version, "exported_from": str(source), **provenance()}
         folder = out / MODEL_FOLDER
         write_servable(folder, model, metadata, splits, quantization)
         add_ferplus_agreement(folder, metadata, splits["val"], data)

@@ -67,5 +67,10 @@ def majority_labels(paths, data_dir: Path) -> np.ndarray:
     votes_csv = Path(data_dir) / VOTES_FILE
     if paths is None or not votes_csv.is_file():
         return np.full(len(paths or ()), -1)
-    soft, has_votes = soft_targets(paths, read_votes(votes_csv))
+    return majority_from_votes(paths, read_votes(votes_csv))
+
+
+def majority_from_votes(paths, votes: dict[str, np.ndarray]) -> np.ndarray:
+    """FER+ majority class per face of ``paths`` (keys of ``votes``), -1 where there are no usable votes."""
+    soft, has_votes = soft_targets(paths, votes)
     return np.where(has_votes, soft.argmax(axis=1), -1)

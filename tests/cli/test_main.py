@@ -121,6 +121,7 @@ def test_evaluate_draws_and_labels_the_confusion_matrix(fer_val_subset, tmp_path
     result = runner.invoke(app, ["evaluate", "--data", str(fer_val_subset), "--json", "--plot", str(plot)])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
+    assert "ferplus_majority" not in payload  # no crowd votes beside these faces
     confusion = payload["confusion"]
     assert confusion["labels"] == list(EMOTIONS) == list(payload["per_class"])
     assert [sum(row) for row in confusion["rows_true_columns_predicted"]] == [FACES_PER_CLASS] * len(EMOTIONS)
@@ -128,6 +129,62 @@ def test_evaluate_draws_and_labels_the_confusion_matrix(fer_val_subset, tmp_path
         assert image.format == "PNG" and image.size == (600, 500)
         pixels = np.asarray(image.convert("L"))
     assert pixels.std() > 20  # cells, labels and numbers, not a blank canvas
+
+
+@pytest.fixture
+def fer_val_with_votes(tmp_path):
+    """Real PublicTest files under DIR/val/<emotion>/ with their FER+ votes in DIR/ferplus_votes.csv."""
+    import csv
+
+    root = tmp_path / "fer2013"
+    kept = set()
+    for emotion in EMOTIONS:
+        (root / "val" / emotion).mkdir(parents=True)
+        for path in sorted((FER_ROOT / "val" / emotion).iterdir())[:FACES_PER_CLASS]:
+            shutil.copy(path, root / "val" / emotion / path.name)
+            kept.add(f"val/{emotion}/{path.name}")
+    with open(FER_ROOT / "ferplus_votes.csv", newline="") as source:
+        reader = csv.DictReader(source)
+        rows = [row for row in reader if row["path"] in kept]
+        fieldnames = reader.fieldnames
+    with open(root / "ferplus_votes.csv", "w", newline="") as target:
+        writer = csv.DictWriter(target, fieldnames)
+        writer.writeheader()
+        writer.writerows(rows)
+    return root, rows
+
+
+def test_evaluate_reports_accuracy_against_the_ferplus_majority(fer_val_with_votes):
+    from moodtunes.core.emotion import EmotionModel
+    from moodtunes.core.settings import DEFAULT_MODEL_DIR
+
+    root, rows = fer_val_with_votes
+    result = runner.invoke(app, ["evaluate", "--data", str(root / "val"), "--json"])  # votes found beside val/
+    assert result.exit_code == 0, result.output
+    fer = json.loads(result.stdout)["ferplus_majority"]
+
+    # FER+ columns in our class order; the majority over the seven emotions (contempt, unknown, NF dropped)
+    columns = ("anger", "disgust", "fear", "happiness", "neutral", "sadness", "surprise")
+    voted = [row for row in rows if sum(float(row[c]) for c in columns) > 0]
+    majority = np.array([int(np.argmax([float(row[c]) for c in columns])) for row in voted])
+    faces = np.stack([np.asarray(Image.open(root / row["path"]).convert("L")) for row in voted])
+    predicted = EmotionModel(DEFAULT_MODEL_DIR).predict_many(faces).argmax(axis=1)
+    assert fer["n"] == len(voted) > 0
+    assert fer["accuracy"] == pytest.approx((predicted == majority).mean())
+    assert fer["votes"] == str(root / "ferplus_votes.csv")
+
+    text = runner.invoke(app, ["evaluate", "--data", str(root / "val")])
+    assert f"against the FER+ majority labels ({root / 'ferplus_votes.csv'}): accuracy {fer['accuracy']:.4f} over " \
+           f"{len(voted)} images with votes" in text.stdout
+
+
+def test_evaluate_refuses_a_broken_votes_file_in_one_line(fer_val_with_votes, tmp_path):
+    root, _ = fer_val_with_votes
+    broken = tmp_path / "votes.csv"
+    broken.write_text("path,neutral,happiness\nval/angry/x.jpg,three,4\n")
+    result = runner.invoke(app, ["evaluate", "--data", str(root / "val"), "--ferplus-votes", str(broken)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {broken}: row 2:") and result.stderr.count("\n") == 1
 
 
 def test_evaluate_text_report_says_where_the_plot_is(fer_val_subset, tmp_path):
