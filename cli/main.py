@@ -369,6 +369,9 @@ def train_emotion(
         help="random seed: data order, augmentation and initial weights follow from it")] = None,
     quantization: Annotated[Optional[str], typer.Option(
         help="weights of the exported model: dynamic (int8, the default) or none (float32)")] = None,
+    max_hours: Annotated[Optional[float], typer.Option(
+        "--max-hours", help="pause (state saved, continue with --resume) after the last epoch expected to end "
+                            "within this many hours")] = None,
 ) -> None:
     """Train (or resume) an emotion model; the selected epoch is exported to OUT/model."""
     from moodtunes.training.train_emotion import ARCHITECTURES, default_config, train
@@ -381,6 +384,8 @@ def train_emotion(
         if ferplus_weight is not None and not 0 <= ferplus_weight < 0.5:
             _fail("--ferplus-weight must be at least 0 and below 0.5 (the original label keeps the majority)")
         _check_quantization(quantization)
+    if max_hours is not None and not max_hours > 0:
+        _fail("--max-hours must be above 0")
     config = default_config(arch, data=str(data), out=str(out), weights=weights)
     for name, value in (("epochs", epochs), ("input_size", input_size), ("batch_size", batch_size),
                         ("max_train_images", max_train_images), ("init_from", init_from and str(init_from)),
@@ -391,10 +396,11 @@ def train_emotion(
         if value is not None:
             setattr(config, name, value)
     try:
-        folder = train(config, resume=resume)
+        folder = train(config, resume=resume, max_hours=max_hours)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         _fail(str(exc), 1)
-    typer.echo(f"model written to {folder}")
+    if folder is not None:
+        typer.echo(f"model written to {folder}")
 
 
 @train_app.command("ensemble")

@@ -241,8 +241,9 @@ def _write_json(path: Path, payload: dict) -> None:
     os.replace(tmp, path)
 
 
-def run_log_callback(state_dir: Path, run: dict):
-    """Keras callback keeping run.json: epochs done, best val epoch, seconds per part (machine) of the run."""
+def run_log_callback(state_dir: Path, run: dict, early_stopping=None):
+    """Keras callback keeping run.json: epochs done, best val epoch, seconds per part (machine) of the run.
+    Only ``early_stopping`` ending the fit marks the run finished early; a pause leaves it to be resumed."""
     import keras
 
     class RunLog(keras.callbacks.Callback):
@@ -266,11 +267,36 @@ def run_log_callback(state_dir: Path, run: dict):
                   f"(best {run['best_val_accuracy']:.4f} @ {run['best_epoch']}), {seconds:.0f}s", flush=True)
 
         def on_train_end(self, logs=None):
-            if self.model.stop_training and run["epochs_done"] < run["config"]["epochs"]:
+            if early_stopping is not None and early_stopping.stopped_epoch > 0:
                 run["stopped_early"] = True
                 _write_json(state_dir / RUN_FILE, run)
 
     return RunLog()
+
+
+def time_budget_callback(max_hours: float):
+    """Keras callback pausing the fit after the last epoch expected to end within ``max_hours`` of its start
+    (the next epoch is expected to take as long as the slowest so far). At least one epoch always runs."""
+    import keras
+
+    class TimeBudget(keras.callbacks.Callback):
+        paused_after: int | None = None
+
+        def on_train_begin(self, logs=None):
+            self.deadline = time.time() + max_hours * 3600
+            self.longest = 0.0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.time()
+
+        def on_epoch_end(self, epoch, logs=None):
+            now = time.time()
+            self.longest = max(self.longest, now - self.started)
+            if now + self.longest > self.deadline and epoch + 1 < self.params["epochs"]:
+                self.model.stop_training = True
+                self.paused_after = epoch + 1
+
+    return TimeBudget()
 
 
 def dropout_seeding_callback(seed: int):
@@ -337,8 +363,9 @@ def run_model(folder: Path):
         keras.mixed_precision.set_global_policy(policy)
 
 
-def train(config: TrainConfig, resume: Path | None = None) -> Path:
-    """Run (or resume) training, then finalize. Returns the servable model folder."""
+def train(config: TrainConfig, resume: Path | None = None, max_hours: float | None = None) -> Path | None:
+    """Run (or resume) training, then finalize. Returns the servable model folder, or None where ``max_hours``
+    paused the run before its schedule ended (its state folder then continues it with ``resume``)."""
     import keras
 
     from moodtunes.training.fer_data import cached_splits
@@ -377,6 +404,9 @@ def train(config: TrainConfig, resume: Path | None = None) -> Path:
                              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                              "first_epoch": first_epoch + 1, "epochs": 0, "seconds": 0.0})
         _write_json(state_dir / RUN_FILE, run)
+        early_stopping = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
+                                                       patience=config.early_stopping_patience)
+        time_budget = [time_budget_callback(max_hours)] if max_hours is not None else []
         model.fit(
             train_ds,
             steps_per_epoch=steps,
@@ -390,13 +420,17 @@ def train(config: TrainConfig, resume: Path | None = None) -> Path:
                                                 save_best_only=True, save_weights_only=True,
                                                 initial_value_threshold=run["best_val_accuracy"]),
                 keras.callbacks.CSVLogger(str(state_dir / HISTORY_FILE), append=True),
-                keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
-                                              patience=config.early_stopping_patience),
-                run_log_callback(state_dir, run),
+                early_stopping,
+                run_log_callback(state_dir, run, early_stopping),
+                *time_budget,  # last: it decides after the state of this epoch is saved
             ],
             shuffle=False,  # the dataset orders each epoch itself
             verbose=1 if os.isatty(1) else 2,
         )
+        if time_budget and time_budget[0].paused_after is not None:
+            print(f"paused after epoch {time_budget[0].paused_after} of {config.epochs} (--max-hours {max_hours:g}); "
+                  f"continue with: moodtunes train emotion --resume {state_dir}", flush=True)
+            return None
     keras.mixed_precision.set_global_policy("float32")
     _, run = read_run(state_dir)
     return finalize(run_model(state_dir), config, run, splits, state_dir / HISTORY_FILE)

@@ -53,8 +53,8 @@ def test_resumed_from_committed_state_equals_an_uninterrupted_run(tiny_fer, tmp_
     interrupted = tiny_config(tiny_fer, tmp_path, "parts")
     real_run_log = train_emotion.run_log_callback
 
-    def crash_after_first_epoch(state_dir, run):
-        callback = real_run_log(state_dir, run)
+    def crash_after_first_epoch(state_dir, run, early_stopping):
+        callback = real_run_log(state_dir, run, early_stopping)
         on_epoch_end = callback.on_epoch_end
 
         def end(epoch, logs=None):
@@ -134,6 +134,53 @@ def test_cli_resume_continues_in_place_and_refuses_to_overwrite(tiny_fer, tmp_pa
     # the resumed run keeps the run's own export settings
     assert json.loads((tmp_path / "runs/a/model/metadata.json").read_text())["quantization"].startswith("none")
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["a"]  # no stray runs/default
+
+
+@pytest.mark.slow
+def test_cli_max_hours_pauses_at_an_epoch_end_and_resume_finishes(tiny_fer, tmp_path, monkeypatch, restore_policy):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    # a budget no epoch fits in: the first epoch still runs, then the run pauses with its state saved
+    paused = runner.invoke(app, ["train", "emotion", "--data", str(tiny_fer), "--arch", "custom-cnn", "--out",
+                                 "runs/a", "--state-dir", "kept/a", "--epochs", "2", "--batch-size", "64",
+                                 "--no-mixed-precision", "--max-hours", "0.000001"])
+    assert paused.exit_code == 0, paused.output
+    assert "paused after epoch 1 of 2 (--max-hours 1e-06); continue with: moodtunes train emotion --resume kept/a" \
+        in paused.stdout
+    assert "model written" not in paused.stdout and not (tmp_path / "runs/a/model").exists()
+    run = json.loads((tmp_path / "kept/a/run.json").read_text())
+    assert run["epochs_done"] == 1 and run["stopped_early"] is False
+    assert json.loads((tmp_path / "kept/a/training_metadata.json").read_text())["epoch"] == 1
+
+    # a budget the rest of the schedule fits in: the run ends and is exported as usual
+    resumed = runner.invoke(app, ["train", "emotion", "--resume", "kept/a", "--max-hours", "5"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "model written to runs/a/model" in resumed.stdout and "paused" not in resumed.stdout
+    run = json.loads((tmp_path / "kept/a/run.json").read_text())
+    assert run["epochs_done"] == 2 and [part["epochs"] for part in run["parts"]] == [1, 1]
+    assert json.loads((tmp_path / "runs/a/model/metadata.json").read_text())["epochs_trained"] == 2
+
+
+@pytest.mark.parametrize(("stopped_epoch", "finished_early"), [(0, False), (7, True)])
+def test_only_early_stopping_marks_a_run_finished_early(tmp_path, stopped_epoch, finished_early):
+    import keras
+
+    run = {"config": {"epochs": 10}, "epochs_done": 8, "stopped_early": False, "parts": []}
+    early_stopping = keras.callbacks.EarlyStopping(monitor="val_accuracy")
+    early_stopping.stopped_epoch = stopped_epoch  # what Keras sets when it ends the fit
+    train_emotion.run_log_callback(tmp_path, run, early_stopping).on_train_end()
+    assert run["stopped_early"] is finished_early
+    if finished_early:  # written where --resume reads it, so a finished run is not continued
+        assert json.loads((tmp_path / "run.json").read_text())["stopped_early"] is True
+
+
+@pytest.mark.parametrize("hours", ["0", "-1"])
+def test_cli_refuses_a_max_hours_that_is_not_positive(tiny_fer, tmp_path, hours):
+    result = CliRunner().invoke(app, ["train", "emotion", "--data", str(tiny_fer), "--max-hours", hours,
+                                      "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: --max-hours must be above 0"
+    assert not (tmp_path / "run").exists()
 
 
 def test_fer2013_csv_splits_and_class_order(tmp_path):
