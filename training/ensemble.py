@@ -96,6 +96,6 @@ def build_ensemble(members: list[Path], out: Path, quantization: str = "dynamic"
         "training_seconds": round(sum(summary["training_seconds"] for summary in summaries), 1),
         **provenance(),
     }
-    report = write_servable(out / MODEL_FOLDER, model, metadata, splits, quantization)
+    report = write_servable(out / MODEL_FOLDER, model, metadata, splits, data, quantization)
     plot_confusion(report, out / "confusion_val.png", "ensemble on val")
     return out / MODEL_FOLDER

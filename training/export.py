@@ -18,7 +18,6 @@ from pathlib import Path
 from moodtunes.training.finalize import (
     MODEL_FOLDER,
     QUANTIZATIONS,
-    add_ferplus_agreement,
     finalize,
     provenance,
     write_servable,
@@ -49,8 +48,7 @@ def export_model(source: Path, out: Path, quantization: str = "dynamic", data: P
         metadata = {k: v for k, v in metadata.items() if k not in MEASURED} | {
             "version": version, "exported_from": str(source), **provenance()}
         folder = out / MODEL_FOLDER
-        write_servable(folder, model, metadata, splits, quantization)
-        add_ferplus_agreement(folder, metadata, splits["val"], data)
+        write_servable(folder, model, metadata, splits, data, quantization)
         return folder
     try:
         config, run = read_run(source)

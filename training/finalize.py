@@ -82,10 +82,11 @@ def float32_reference(keras_model, metadata: dict, faces) -> dict:
                 "size_bytes": (folder / MODEL_FILE).stat().st_size}
 
 
-def write_servable(folder: Path, keras_model, metadata: dict, splits: dict,
+def write_servable(folder: Path, keras_model, metadata: dict, splits: dict, data_dir: Path,
                    quantization: str = "dynamic") -> EvaluationReport:
     """Export ``keras_model`` to ``folder`` as TFLite + metadata, measured as served (val, and test if given).
-    A quantized export also records the float32 export's val accuracy (``val_float32``) beside its own."""
+    A quantized export also records the float32 export's val accuracy (``val_float32``) beside its own, and where
+    ``data_dir`` has FER+ votes the accuracy against their majority labels (``val_ferplus_majority``)."""
     folder.mkdir(parents=True, exist_ok=True)
     export_tflite(keras_model, folder / MODEL_FILE, quantization)
     metadata["quantization"] = QUANTIZATIONS[quantization]
@@ -96,6 +97,8 @@ def write_servable(folder: Path, keras_model, metadata: dict, splits: dict,
     metadata["val"] = val_report.as_dict() | {"seconds": round(time.perf_counter() - started, 2)}
     if quantization != "none":
         metadata["val_float32"] = float32_reference(keras_model, metadata, splits["val"])
+    if agreement := ferplus_agreement(served, splits["val"], data_dir):
+        metadata["val_ferplus_majority"] = agreement
     if "test" in splits:  # reported only, never used for any choice
         metadata["test"] = evaluate_served(served, splits["test"]).as_dict()
     metadata["sha256"] = file_sha256(folder / MODEL_FILE)
@@ -115,14 +118,6 @@ def ferplus_agreement(model: EmotionModel, faces, data_dir: Path) -> dict | None
         return None
     predicted = model.predict_many(faces.images[voted]).argmax(axis=1)
     return {"accuracy": round(float((predicted == majority[voted]).mean()), 4), "n": int(voted.sum())}
-
-
-def add_ferplus_agreement(folder: Path, metadata: dict, faces, data_dir: Path) -> None:
-    """Record the served model's accuracy against the FER+ majority labels (``val_ferplus_majority``)."""
-    agreement = ferplus_agreement(EmotionModel(folder), faces, data_dir)
-    if agreement:
-        metadata["val_ferplus_majority"] = agreement
-        (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
 
 
 def finalize(model, config, run: dict, splits: dict, history_csv: Path) -> Path:
@@ -152,8 +147,7 @@ def finalize(model, config, run: dict, splits: dict, history_csv: Path) -> Path:
         "hyperparameters": run["config"],
         **provenance(),
     }
-    val_report = write_servable(folder, model, metadata, splits, config.quantization)
-    add_ferplus_agreement(folder, metadata, splits["val"], Path(config.data))
+    val_report = write_servable(folder, model, metadata, splits, Path(config.data), config.quantization)
     if history_csv.is_file():
         plot_curves(history_csv, out / "training_curves.png")
     plot_confusion(val_report, out / "confusion_val.png", f"{config.arch} on val")

@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from moodtunes.cli.main import app
 from moodtunes.core.emotion import EmotionModel
 from moodtunes.core.settings import DEFAULT_MODEL_DIR
+from moodtunes.training.fer_data import load_splits
+from moodtunes.training.ferplus import majority_labels
 from moodtunes.training.finalize import export_tflite
 from moodtunes.training.train_emotion import TrainConfig, run_model, train
 from tests.helpers import TINY_FER_VAL_PER_CLASS, fer_faces
@@ -35,7 +37,7 @@ def two_runs(tiny_fer, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_ensemble_serves_the_mean_of_its_members(two_runs, tmp_path):
+def test_ensemble_serves_the_mean_of_its_members(two_runs, tiny_fer, tmp_path):
     out = tmp_path / "ensemble"
     result = runner.invoke(app, ["train", "ensemble", "--member", str(two_runs[0]), "--member", str(two_runs[1]),
                                  "--out", str(out)])
@@ -54,6 +56,13 @@ def test_ensemble_serves_the_mean_of_its_members(two_runs, tmp_path):
     assert [m["run"] for m in metadata["members"]] == [str(run) for run in two_runs]
     assert metadata["parameters"] == sum(m["parameters"] for m in member_meta)
     assert metadata["val"]["n"] == 7 * TINY_FER_VAL_PER_CLASS
+    # reported against the FER+ majority labels too, like a single run's export
+    val = load_splits(tiny_fer, 48)["val"]
+    majority = majority_labels(val.paths, tiny_fer)
+    voted = majority >= 0
+    served = EmotionModel(out / "model").predict_many(val.images[voted]).argmax(1)
+    assert metadata["val_ferplus_majority"] == {"accuracy": round(float((served == majority[voted]).mean()), 4),
+                                                "n": int(voted.sum())}
     # int8 weights by default: members and ensemble quantize the same kernels the same way, hence the exact mean
     assert metadata["quantization"].startswith("dynamic-range") and "val_float32" in metadata
     assert metadata["preprocessing"] == member_meta[0]["preprocessing"]
