@@ -1,6 +1,6 @@
 """Served emotion models side by side: val accuracy on record, file size, ms per face as served.
 
-    python -m benchmarks.bench_served [--model models/emotion runs/wide-v1/model ...] [--faces 700]
+    python -m benchmarks.bench_served [--model models/emotion models/candidates/wide-v1 ...] [--faces 700]
 
 Each model folder is loaded the way the bot loads it (core.emotion.EmotionModel, one thread, its own test-time
 augmentation) and timed on real FER2013 val faces, one face per call: p50 and p95 over --faces calls, the first

@@ -26,7 +26,8 @@ def installed(tmp_path_factory) -> Path:
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(PROJECT_ROOT / name, source)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "training")  # models/training: resumable state only
+    # models/training (resumable state) and models/candidates (ensemble members) are not served
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "training", "candidates")
     for folder in package_folders():
         shutil.copytree(PROJECT_ROOT / folder, source / folder,
                         ignore=ignore if folder == "models" else shutil.ignore_patterns("__pycache__", "*.pyc"))

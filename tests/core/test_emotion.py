@@ -11,6 +11,7 @@ import pytest
 from moodtunes.core.emotion import EmotionModel, file_sha256
 from moodtunes.core.emotions import EMOTIONS
 from moodtunes.core.errors import ModelError
+from moodtunes.core.settings import PACKAGE_DIR
 from tests.helpers import fer_faces
 
 
@@ -62,3 +63,15 @@ def test_missing_or_corrupt_model_is_a_precise_error(tmp_path, settings):
     (tmp_path / "metadata.json").write_text("{broken")
     with pytest.raises(ModelError, match="not valid JSON"):
         EmotionModel(tmp_path)
+
+
+@pytest.mark.parametrize("folder", sorted((PACKAGE_DIR / "models" / "candidates").iterdir()), ids=lambda p: p.name)
+def test_kept_candidates_load_and_match_their_metadata(folder):
+    """models/candidates/* are measured models kept as ensemble members: servable, within budget, as recorded."""
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["sha256"] == file_sha256(folder / "model.tflite")
+    assert meta["size_bytes"] == (folder / "model.tflite").stat().st_size <= 25 * 1000 * 1000
+    assert "val" in meta and "val_ferplus_majority" in meta and tuple(meta["classes"]) == EMOTIONS
+    model = EmotionModel(folder)
+    happy = model.predict_proba(fer_faces("val", "happy", 20)).argmax(1)
+    assert (happy == EMOTIONS.index("happy")).mean() >= 0.7  # its recorded happy recall is 0.86
