@@ -45,6 +45,15 @@ def real_photos(n: int, side: int = 1280) -> list[bytes]:
     return photos
 
 
+def val_faces(count: int) -> list[np.ndarray]:
+    """``count`` real val faces, the same number from each emotion's folder (sorted, so every run times the same)."""
+    faces = []
+    for emotion in EMOTIONS:
+        for path in sorted((FER_VAL / emotion).iterdir())[: count // len(EMOTIONS)]:
+            faces.append(np.asarray(Image.open(path).convert("L")))
+    return faces
+
+
 def percentiles(values: list[float]) -> tuple[float, float]:
     return float(np.percentile(values, 50)), float(np.percentile(values, 95))
 
@@ -110,10 +119,7 @@ def main() -> None:
     p50, p95 = percentiles(totals)
     rows.append((f"photo end to end (1280 px JPEG, n={len(photos)})", f"{p50:.1f} ms", f"{p95:.1f} ms"))
 
-    faces = []
-    for emotion in EMOTIONS:
-        for path in sorted((FER_VAL / emotion).iterdir())[: args.faces // len(EMOTIONS)]:
-            faces.append(np.asarray(Image.open(path).convert("L")))
+    faces = val_faces(args.faces)
     per_face = []
     for face in faces:
         t0 = time.perf_counter()

@@ -19,22 +19,10 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-from PIL import Image
 
+from benchmarks.bench_pipeline import percentiles, val_faces
 from moodtunes.core.emotion import EmotionModel
-from moodtunes.core.emotions import EMOTIONS
-from moodtunes.core.settings import DEFAULT_MODEL_DIR, PROJECT_ROOT
-
-FER_VAL = PROJECT_ROOT.parent / "shared" / "data" / "fer2013" / "val"
-
-
-def val_faces(count: int) -> list[np.ndarray]:
-    """``count`` real val faces, the same number from each emotion's folder (sorted, so every run times the same)."""
-    faces = []
-    for emotion in EMOTIONS:
-        for path in sorted((FER_VAL / emotion).iterdir())[: count // len(EMOTIONS)]:
-            faces.append(np.asarray(Image.open(path).convert("L")))
-    return faces
+from moodtunes.core.settings import DEFAULT_MODEL_DIR
 
 
 def time_model(folder: Path, faces: list[np.ndarray]) -> tuple[float, float]:
@@ -47,7 +35,7 @@ def time_model(folder: Path, faces: list[np.ndarray]) -> tuple[float, float]:
         started = time.perf_counter()
         served.predict_proba(face[None])
         timings.append((time.perf_counter() - started) * 1000)
-    return float(np.percentile(timings, 50)), float(np.percentile(timings, 95))
+    return percentiles(timings)
 
 
 def main() -> None:
