@@ -337,6 +337,17 @@ def _check_quantization(quantization: str | None) -> None:
         _fail(f"--quantization must be one of {', '.join(QUANTIZATIONS)}")
 
 
+def _check_teacher(teacher: Path) -> None:
+    """A teacher must be a loadable served model folder; say which file is wrong before any training starts."""
+    from moodtunes.core.emotion import EmotionModel
+    from moodtunes.core.errors import ModelError
+
+    try:
+        EmotionModel(teacher)
+    except ModelError as exc:
+        _fail(f"--teacher: {exc}")
+
+
 @train_app.command("emotion")
 def train_emotion(
     data: Annotated[Path, typer.Option(help="DIR/<split>/<emotion>/* or fer2013.csv")] = Path("../shared/data/fer2013"),
@@ -362,6 +373,12 @@ def train_emotion(
         "--class-weight-power", help="0 ignores class imbalance, 1 fully balances it")] = None,
     ferplus_weight: Annotated[Optional[float], typer.Option(
         "--ferplus-weight", help="share of each target taken from the FER+ crowd votes (0 to 0.5)")] = None,
+    teacher: Annotated[Optional[Path], typer.Option(
+        help="distil this served model folder (e.g. an ensemble's runs/<name>/model): its outputs on the "
+             "training faces become part of each target")] = None,
+    teacher_weight: Annotated[Optional[float], typer.Option(
+        "--teacher-weight", help="share of each target taken from the teacher (above 0, at most 1; default 0.5)")
+    ] = None,
     mixed_precision: Annotated[Optional[bool], typer.Option(
         "--mixed-precision/--no-mixed-precision",
         help="bfloat16 compute; by default on where the CPU has native bf16 (AMX, AVX512-BF16), off elsewhere")] = None,
@@ -374,6 +391,7 @@ def train_emotion(
                             "within this many hours")] = None,
 ) -> None:
     """Train (or resume) an emotion model; the selected epoch is exported to OUT/model."""
+    from moodtunes.core.errors import ModelError
     from moodtunes.training.train_emotion import ARCHITECTURES, default_config, train
 
     if resume is None:
@@ -383,6 +401,12 @@ def train_emotion(
             _fail("--weights must be imagenet or none")
         if ferplus_weight is not None and not 0 <= ferplus_weight < 0.5:
             _fail("--ferplus-weight must be at least 0 and below 0.5 (the original label keeps the majority)")
+        if teacher_weight is not None and not 0 < teacher_weight <= 1:
+            _fail("--teacher-weight must be above 0 and at most 1")
+        if teacher_weight is not None and teacher is None:
+            _fail("--teacher-weight needs --teacher")
+        if teacher is not None:
+            _check_teacher(teacher)
         _check_quantization(quantization)
     if max_hours is not None and not max_hours > 0:
         _fail("--max-hours must be above 0")
@@ -392,12 +416,13 @@ def train_emotion(
                         ("state_dir", state_dir and str(state_dir)),
                         ("learning_rate", learning_rate), ("warmup_epochs", warmup_epochs),
                         ("class_weight_power", class_weight_power), ("ferplus_weight", ferplus_weight),
+                        ("teacher", teacher and str(teacher)), ("teacher_weight", teacher_weight),
                         ("mixed_precision", mixed_precision), ("seed", seed), ("quantization", quantization)):
         if value is not None:
             setattr(config, name, value)
     try:
         folder = train(config, resume=resume, max_hours=max_hours)
-    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+    except (FileNotFoundError, ValueError, RuntimeError, ModelError) as exc:
         _fail(str(exc), 1)
     if folder is not None:
         typer.echo(f"model written to {folder}")

@@ -136,7 +136,9 @@ def finalize(model, config, run: dict, splits: dict, history_csv: Path) -> Path:
         "parameters": int(model.count_params()),
         "data": {"train": f"{config.data} train split ({len(splits['train'])} faces)"
                           + (f", targets mixed with FER+ votes (weight {config.ferplus_weight})"
-                             if config.ferplus_weight else ""),
+                             if config.ferplus_weight else "")
+                          + (f", distilled from {config.teacher} (weight {config.teacher_weight})"
+                             if config.teacher else ""),
                  "selection": f"{config.data} val split = FER2013 PublicTest ({len(splits['val'])} faces): "
                               "selects the epoch and the shipped candidate; it is not a held-out test"},
         "epochs_trained": run["epochs_done"],

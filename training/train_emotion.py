@@ -60,6 +60,8 @@ class TrainConfig:
     weight_decay: float = 1e-4
     label_smoothing: float = 0.1
     ferplus_weight: float = 0.0  # share of the target taken from the FER+ vote distribution
+    teacher: str | None = None  # a served model folder whose outputs are distilled (training/distill.py)
+    teacher_weight: float = 0.5  # share of the target taken from the teacher, where there is one
     # Class weights are (N / (K * n_c)) ** power: 0 ignores imbalance, 1 fully balances it.
     class_weight_power: float = 0.5
     augmentation: str = "basic"  # training.augment.RECIPES
@@ -120,7 +122,9 @@ def class_weights(counts: np.ndarray, power: float) -> np.ndarray:
 
 
 def training_arrays(config: TrainConfig, splits) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Training faces, their targets (FER+-mixed where configured), per-face class weights, faces with votes."""
+    """Training faces, their targets (mixed with FER+ votes and a teacher's outputs where configured), per-face
+    class weights, faces with votes."""
+    from moodtunes.training.distill import distilled_targets, teacher_probabilities
     from moodtunes.training.ferplus import mixed_targets
 
     faces = splits["train"]
@@ -130,6 +134,9 @@ def training_arrays(config: TrainConfig, splits) -> tuple[np.ndarray, np.ndarray
         images, labels = images[keep], labels[keep]
         paths = None if paths is None else tuple(paths[i] for i in keep)
     targets, with_votes = mixed_targets(labels, paths, Path(config.data), config.ferplus_weight)
+    if config.teacher:
+        probs = teacher_probabilities(Path(config.teacher), images, Path(config.out) / "cache")
+        targets = distilled_targets(targets, probs, config.teacher_weight)
     weights = class_weights(np.bincount(labels, minlength=len(EMOTIONS)), config.class_weight_power)
     return images, targets, weights[labels].astype(np.float32), with_votes
 
@@ -400,6 +407,9 @@ def train(config: TrainConfig, resume: Path | None = None, max_hours: float | No
             print(f"resuming {state_dir} at epoch {first_epoch + 1}", flush=True)
         if config.ferplus_weight:
             print(f"FER+ votes mixed into the targets of {with_votes} of {len(images)} faces", flush=True)
+        if config.teacher:
+            print(f"distilling {config.teacher} (weight {config.teacher_weight}) into {len(images)} targets",
+                  flush=True)
         run["parts"].append({"machine": machine_description(), "precision": "bfloat16" if mixed else "float32",
                              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                              "first_epoch": first_epoch + 1, "epochs": 0, "seconds": 0.0})
