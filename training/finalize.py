@@ -3,6 +3,8 @@ confusion matrix."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import platform
 import tempfile
@@ -42,7 +44,10 @@ def export_tflite(keras_model, path: Path, quantization: str = "none") -> None:
     converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
     if quantization == "dynamic":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]  # without a representative dataset: dynamic range
-    path.write_bytes(converter.convert())
+    # Keras prints the saved artifact's whole signature while converting; the admin needs none of it.
+    with contextlib.redirect_stdout(io.StringIO()):
+        model_bytes = converter.convert()
+    path.write_bytes(model_bytes)
 
 
 def plot_curves(history_csv: Path, path: Path) -> None:
