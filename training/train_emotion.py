@@ -281,6 +281,16 @@ def run_log_callback(state_dir: Path, run: dict, early_stopping=None):
     return RunLog()
 
 
+def early_stopping_callback(config: TrainConfig):
+    """Keras' EarlyStopping on val accuracy, watching only the second half of a cosine schedule: while the rate is
+    high, val swings by several points from epoch to epoch and can go ``patience`` epochs without a new best."""
+    import keras
+
+    start = config.epochs // 2 if config.lr_schedule == "warmup_cosine" else 0
+    return keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=config.early_stopping_patience,
+                                         start_from_epoch=start)
+
+
 def time_budget_callback(max_hours: float):
     """Keras callback pausing the fit after the last epoch expected to end within ``max_hours`` of its start
     (the next epoch is expected to take as long as the slowest so far). At least one epoch always runs."""
@@ -414,8 +424,7 @@ def train(config: TrainConfig, resume: Path | None = None, max_hours: float | No
                              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                              "first_epoch": first_epoch + 1, "epochs": 0, "seconds": 0.0})
         _write_json(state_dir / RUN_FILE, run)
-        early_stopping = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
-                                                       patience=config.early_stopping_patience)
+        early_stopping = early_stopping_callback(config)
         time_budget = [time_budget_callback(max_hours)] if max_hours is not None else []
         model.fit(
             train_ds,

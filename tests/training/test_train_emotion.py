@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -172,6 +172,32 @@ def test_only_early_stopping_marks_a_run_finished_early(tmp_path, stopped_epoch,
     assert run["stopped_early"] is finished_early
     if finished_early:  # written where --resume reads it, so a finished run is not continued
         assert json.loads((tmp_path / "run.json").read_text())["stopped_early"] is True
+
+
+def stopped_at(config: TrainConfig, val_accuracy: list[float]) -> int | None:
+    """The epoch (0-based) at which the run's EarlyStopping ends a fit that sees this val trace, or None."""
+    import keras
+
+    callback = train_emotion.early_stopping_callback(config)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.stop_training = False  # what fit() sets before the first epoch
+    callback.set_model(model)
+    callback.on_train_begin()
+    for epoch, accuracy in enumerate(val_accuracy):
+        callback.on_epoch_end(epoch, {"val_accuracy": accuracy})
+        if callback.model.stop_training:
+            return epoch
+    return None
+
+
+def test_early_stopping_watches_only_the_second_half_of_a_cosine_schedule(tiny_fer):
+    # a high-rate phase like default-v3's: a best at epoch 10, then 14+ epochs of noise below it
+    noisy_start = [0.58 if epoch == 9 else 0.55 for epoch in range(45)]
+    settled = [0.66] + [0.65] * 44
+    cosine = default_config("default", data=str(tiny_fer), epochs=90, early_stopping_patience=15)
+    assert stopped_at(cosine, noisy_start + settled) == 45 + 15  # 15 epochs without a new best after epoch 45
+    constant = replace(cosine, lr_schedule="constant")
+    assert stopped_at(constant, noisy_start + settled) == 9 + 15  # the whole run is watched
 
 
 @pytest.mark.parametrize("hours", ["0", "-1"])
