@@ -348,6 +348,24 @@ def _check_teacher(teacher: Path) -> None:
         _fail(f"--teacher: {exc}")
 
 
+def _class_boost(pairs: list[str]) -> dict[str, float]:
+    """--class-boost fear=1.5 --class-boost sad=1.25 -> {"fear": 1.5, "sad": 1.25}, or one precise error line."""
+    from moodtunes.core.emotions import EMOTIONS
+
+    boost = {}
+    for pair in pairs:
+        emotion, _, factor = pair.partition("=")
+        try:
+            value = float(factor)
+        except ValueError:
+            value = 0.0
+        if emotion not in EMOTIONS or not value > 0:
+            _fail(f"--class-boost must be EMOTION=FACTOR with EMOTION one of {', '.join(EMOTIONS)} and FACTOR "
+                  f"above 0, got {pair!r}")
+        boost[emotion] = value
+    return boost
+
+
 @train_app.command("emotion")
 def train_emotion(
     data: Annotated[Path, typer.Option(help="DIR/<split>/<emotion>/* or fer2013.csv")] = Path("../shared/data/fer2013"),
@@ -371,6 +389,8 @@ def train_emotion(
         "--warmup-epochs", help="epochs of linear learning-rate warm-up before the cosine decay")] = None,
     class_weight_power: Annotated[Optional[float], typer.Option(
         "--class-weight-power", help="0 ignores class imbalance, 1 fully balances it")] = None,
+    class_boost: Annotated[Optional[list[str]], typer.Option(
+        "--class-boost", help="EMOTION=FACTOR: multiply that class's weight (repeatable), e.g. fear=1.5")] = None,
     ferplus_weight: Annotated[Optional[float], typer.Option(
         "--ferplus-weight", help="share of each target taken from the FER+ crowd votes (0 to 0.5)")] = None,
     teacher: Annotated[Optional[Path], typer.Option(
@@ -394,6 +414,7 @@ def train_emotion(
     from moodtunes.core.errors import ModelError
     from moodtunes.training.train_emotion import ARCHITECTURES, default_config, train
 
+    boost: dict[str, float] = {}
     if resume is None:
         if arch not in ARCHITECTURES:
             _fail(f"--arch must be one of {', '.join(ARCHITECTURES)}")
@@ -408,6 +429,7 @@ def train_emotion(
         if teacher is not None:
             _check_teacher(teacher)
         _check_quantization(quantization)
+        boost = _class_boost(class_boost or [])
     if max_hours is not None and not max_hours > 0:
         _fail("--max-hours must be above 0")
     config = default_config(arch, data=str(data), out=str(out), weights=weights)
@@ -417,7 +439,8 @@ def train_emotion(
                         ("learning_rate", learning_rate), ("warmup_epochs", warmup_epochs),
                         ("class_weight_power", class_weight_power), ("ferplus_weight", ferplus_weight),
                         ("teacher", teacher and str(teacher)), ("teacher_weight", teacher_weight),
-                        ("mixed_precision", mixed_precision), ("seed", seed), ("quantization", quantization)):
+                        ("mixed_precision", mixed_precision), ("seed", seed), ("quantization", quantization),
+                        ("class_boost", boost or None)):
         if value is not None:
             setattr(config, name, value)
     try:

@@ -64,6 +64,9 @@ class TrainConfig:
     teacher_weight: float = 0.5  # share of the target taken from the teacher, where there is one
     # Class weights are (N / (K * n_c)) ** power: 0 ignores imbalance, 1 fully balances it.
     class_weight_power: float = 0.5
+    # Extra weight for named classes on top of the power weights, e.g. {"fear": 1.5}: a cost the product sets
+    # (recall of a class it must recognise), fixed before training; weights are renormalised to a mean of 1.
+    class_boost: dict[str, float] = field(default_factory=dict)
     augmentation: str = "basic"  # training.augment.RECIPES
     early_stopping_patience: int = 15
     mixed_precision: bool | None = None  # bfloat16 compute; None: where the CPU computes bf16 natively
@@ -115,9 +118,11 @@ def machine_description() -> dict:
 
 # --- data -----------------------------------------------------------------------------------------------------
 
-def class_weights(counts: np.ndarray, power: float) -> np.ndarray:
+def class_weights(counts: np.ndarray, power: float, boost: dict[str, float] | None = None) -> np.ndarray:
     counts = np.maximum(counts, 1)
     weights = (counts.sum() / (len(counts) * counts)) ** power
+    for emotion, factor in (boost or {}).items():
+        weights[EMOTIONS.index(emotion)] *= factor
     return weights / (weights * counts).sum() * counts.sum()  # mean weight per sample stays 1
 
 
@@ -137,7 +142,8 @@ def training_arrays(config: TrainConfig, splits) -> tuple[np.ndarray, np.ndarray
     if config.teacher:
         probs = teacher_probabilities(Path(config.teacher), images, Path(config.out) / "cache")
         targets = distilled_targets(targets, probs, config.teacher_weight)
-    weights = class_weights(np.bincount(labels, minlength=len(EMOTIONS)), config.class_weight_power)
+    weights = class_weights(np.bincount(labels, minlength=len(EMOTIONS)), config.class_weight_power,
+                            config.class_boost)
     return images, targets, weights[labels].astype(np.float32), with_votes
 
 

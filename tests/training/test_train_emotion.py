@@ -250,3 +250,32 @@ def test_native_bf16_reads_this_cpus_flags():
     with open("/proc/cpuinfo") as cpuinfo:
         flags = cpuinfo.read().split()
     assert train_emotion.native_bf16() == ("amx_bf16" in flags or "avx512_bf16" in flags)
+
+
+def test_class_boost_multiplies_the_named_classes_per_face_weight(tiny_fer):
+    splits = load_splits(tiny_fer)
+    plain = default_config("default", data=str(tiny_fer), class_weight_power=0.25)
+    boosted = replace(plain, class_boost={"fear": 1.5, "sad": 1.25})
+    _, _, plain_weights, _ = train_emotion.training_arrays(plain, splits)
+    _, _, boosted_weights, _ = train_emotion.training_arrays(boosted, splits)
+    labels = splits["train"].labels
+
+    def per_class(weights):
+        return {emotion: weights[labels == i][0] for i, emotion in enumerate(EMOTIONS)}
+
+    before, after = per_class(plain_weights), per_class(boosted_weights)
+    assert after["fear"] / after["angry"] == pytest.approx(1.5 * before["fear"] / before["angry"], rel=1e-5)
+    assert after["sad"] / after["happy"] == pytest.approx(1.25 * before["sad"] / before["happy"], rel=1e-5)
+    assert after["angry"] / after["happy"] == pytest.approx(before["angry"] / before["happy"], rel=1e-5)
+    assert boosted_weights.mean() == pytest.approx(1.0, rel=1e-5)  # renormalised: the learning rate means the same
+
+
+@pytest.mark.parametrize("boost", ["fear", "joy=2", "fear=0", "fear=much"])
+def test_cli_refuses_a_malformed_class_boost(tiny_fer, tmp_path, boost):
+    result = CliRunner().invoke(app, ["train", "emotion", "--data", str(tiny_fer), "--class-boost", boost,
+                                      "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: --class-boost must be EMOTION=FACTOR with EMOTION one of angry, disgust, fear, happy, neutral, sad, "
+        f"surprise and FACTOR above 0, got {boost!r}")
+    assert not (tmp_path / "run").exists()
