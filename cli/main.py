@@ -383,7 +383,8 @@ def train_emotion(
         help="continue a run: its state folder (e.g. models/training/wide-v1) or its run folder")] = None,
     max_train_images: Annotated[Optional[int], typer.Option(help="train on a random subset (smoke tests)")] = None,
     init_from: Annotated[Optional[Path], typer.Option(
-        help="start from these weights: a run folder or a model folder such as models/emotion")] = None,
+        help="start from these weights: a run folder or the model folder of one network "
+             "(models/candidates/run4)")] = None,
     learning_rate: Annotated[Optional[float], typer.Option("--learning-rate", help="peak learning rate")] = None,
     warmup_epochs: Annotated[Optional[int], typer.Option(
         "--warmup-epochs", help="epochs of linear learning-rate warm-up before the cosine decay")] = None,
@@ -454,7 +455,7 @@ def train_emotion(
 @train_app.command("ensemble")
 def train_ensemble(
     member: Annotated[list[Path], typer.Option(
-        help="a finished run folder or a model folder (e.g. models/emotion); give two or more")],
+        help="a finished run folder or a model folder (e.g. models/candidates/run4); give two or more")],
     out: Annotated[Path, typer.Option(help="folder for the ensemble's model/")] = Path("runs/ensemble"),
     quantization: Annotated[str, typer.Option(
         help="weights of the exported model: dynamic (int8) or none (float32)")] = "dynamic",
@@ -473,7 +474,8 @@ def train_ensemble(
 @train_app.command("export")
 def train_export(
     source: Annotated[Path, typer.Option(
-        help="a run folder, a run's state folder (e.g. models/training/wide-v1) or a model folder (models/emotion)")],
+        help="a run folder, a run's state folder (e.g. models/training/wide-v1) or a model folder "
+             "(models/candidates/run4)")],
     out: Annotated[Path, typer.Option(help="folder for the exported model/")],
     quantization: Annotated[str, typer.Option(
         help="weights of the exported model: dynamic (int8) or none (float32)")] = "dynamic",

@@ -1,6 +1,6 @@
 """Knowledge distillation: a served model (often an ensemble) gives soft targets for a new run's training faces.
 
-    moodtunes train ensemble --member models/emotion --member models/candidates/wide-v1 --out runs/teacher
+    moodtunes train ensemble --member models/candidates/run4 --member models/candidates/wide-v1 --out runs/teacher
     moodtunes train emotion --arch wide --teacher runs/teacher/model --teacher-weight 0.5 --out runs/student
 
 The teacher classifies every (unaugmented) training face once, as it is served (flip included), and each target

@@ -1,9 +1,9 @@
 """Average several finished runs' best checkpoints into one servable TFLite model.
 
-    moodtunes train ensemble --member models/emotion --member runs/default-ft --out runs/ensemble
+    moodtunes train ensemble --member models/candidates/run4 --member runs/default-ft --out runs/ensemble
 
-A member is a finished run folder (its best checkpoint) or a servable model folder such as the shipped
-models/emotion, whose Keras model is recovered from its TFLite export (training/from_servable.py).
+A member is a finished run folder (its best checkpoint) or a servable model folder of one network such as
+models/candidates/run4, whose Keras model is recovered from its TFLite export (training/from_servable.py).
 
 The members' softmax outputs are averaged inside one graph, so serving still makes one call per face.
 Selection among single models and ensembles is made on val, like any other model choice.
@@ -32,7 +32,9 @@ def _read_member(source: Path):
         config, metadata = servable_config(source)
         summary = {"model": str(source), "version": metadata.get("version"), "best_epoch": metadata.get("best_epoch"),
                    "val_accuracy_as_served": metadata.get("val", {}).get("accuracy"),
-                   "epochs": metadata.get("epochs_trained", 0), "training_seconds": metadata.get("training_seconds", 0)}
+                   "epochs": metadata.get("epochs_trained", 0), "training_seconds": metadata.get("training_seconds", 0),
+                   # where and how each part of the member's training ran (older exports recorded only the arch)
+                   "training_parts": metadata.get("training_parts", metadata.get("training_machine"))}
     else:
         try:
             config, run = read_run(source)
@@ -41,7 +43,8 @@ def _read_member(source: Path):
                                     "(model.tflite and metadata.json)") from None
         summary = {"run": str(source), "best_epoch": run["best_epoch"],
                    "best_val_accuracy_single_view": round(run["best_val_accuracy"], 4),
-                   "epochs": run["epochs_done"], "training_seconds": run["train_seconds"]}
+                   "epochs": run["epochs_done"], "training_seconds": run["train_seconds"],
+                   "training_parts": run.get("parts", [])}
     return config, {**summary, "arch": config.arch, "hyperparameters": asdict(config)}
 
 
@@ -57,7 +60,7 @@ def _member_model(summary: dict, config, train_images: np.ndarray):
 
 
 def build_ensemble(members: list[Path], out: Path, quantization: str = "dynamic") -> Path:
-    """Average the members (finished run folders or servable model folders, e.g. models/emotion) into one model,
+    """Average the members (finished run folders or servable model folders, e.g. models/candidates/run4) into one model,
     exported with ``quantization`` (training.finalize.QUANTIZATIONS)."""
     import keras
 
@@ -90,8 +93,8 @@ def build_ensemble(members: list[Path], out: Path, quantization: str = "dynamic"
         "tta_flip": True,
         "parameters": int(model.count_params()),
         "data": {"train": f"{data} train split ({len(splits['train'])} faces)",
-                 "selection": f"{data} val split ({len(splits['val'])} faces): best epoch per member, "
-                              "then single model vs ensemble"},
+                 "selection": f"{data} val split = FER2013 PublicTest ({len(splits['val'])} faces): selects each "
+                              "member's epoch and the shipped candidate; it is not a held-out test"},
         "epochs_trained": sum(summary["epochs"] for summary in summaries),
         "training_seconds": round(sum(summary["training_seconds"] for summary in summaries), 1),
         **provenance(),

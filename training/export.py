@@ -1,8 +1,8 @@
 """Export a run or a servable model folder again, e.g. with other weights storage, measured on val.
 
     moodtunes train export --source runs/wide-v1 --out runs/wide-v1-int8                 # a run (or its state)
-    moodtunes train export --source models/emotion --out runs/default-int8               # a shipped model folder
-    moodtunes train export --source models/emotion --out runs/default-f32 --quantization none
+    moodtunes train export --source models/candidates/run4 --out runs/default-int8      # a model folder
+    moodtunes train export --source models/candidates/run4 --out runs/default-f32 --quantization none
 
 A run exports the weights it selected (its best epoch where this machine has them, else the latest epoch: a run still
 in progress can be looked at this way) through the same finalize step as the end of training. A servable folder's

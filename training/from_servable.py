@@ -3,7 +3,7 @@
 Shipped models carry only their TFLite export, in which the converter has folded every batch norm (and the
 input rescaling) into the preceding convolution or dense layer. To keep training a shipped model, e.g.
 
-    moodtunes train emotion --data ../shared/data/fer2013 --init-from models/emotion --out runs/default-ft
+    moodtunes train emotion --data ../shared/data/fer2013 --init-from models/candidates/run4 --out runs/default-ft
 
 the folded kernels and biases are copied back into the architecture and each batch norm is re-calibrated on
 training images so that it passes its input through unchanged in inference and, in training mode, behaves as

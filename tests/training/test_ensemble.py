@@ -16,7 +16,7 @@ from moodtunes.training.fer_data import load_splits
 from moodtunes.training.ferplus import majority_labels
 from moodtunes.training.finalize import export_tflite
 from moodtunes.training.train_emotion import TrainConfig, run_model, train
-from tests.helpers import TINY_FER_VAL_PER_CLASS, fer_faces
+from tests.helpers import SINGLE_MODEL_DIR, TINY_FER_VAL_PER_CLASS, fer_faces
 
 runner = CliRunner()
 
@@ -54,6 +54,10 @@ def test_ensemble_serves_the_mean_of_its_members(two_runs, tiny_fer, tmp_path):
     metadata = json.loads((folder / "metadata.json").read_text())
     member_meta = [json.loads((run / "model" / "metadata.json").read_text()) for run in two_runs]
     assert [m["run"] for m in metadata["members"]] == [str(run) for run in two_runs]
+    # each member's machine, precision and time per resumed part, as its run recorded them
+    assert [m["training_parts"] for m in metadata["members"]] == [
+        json.loads((run / "state" / "run.json").read_text())["parts"] for run in two_runs]
+    assert "val split = FER2013 PublicTest" in metadata["data"]["selection"]
     assert metadata["parameters"] == sum(m["parameters"] for m in member_meta)
     assert metadata["val"]["n"] == 7 * TINY_FER_VAL_PER_CLASS
     # reported against the FER+ majority labels too, like a single run's export
@@ -70,10 +74,10 @@ def test_ensemble_serves_the_mean_of_its_members(two_runs, tiny_fer, tmp_path):
 
 
 @pytest.mark.slow
-def test_ensemble_takes_the_shipped_model_folder_as_a_member(two_runs, tmp_path):
-    out = tmp_path / "with-shipped"
-    # float32 export: the shipped member's weights are float32, so the mean is exact only without int8 weights
-    result = runner.invoke(app, ["train", "ensemble", "--member", str(two_runs[0]), "--member", str(DEFAULT_MODEL_DIR),
+def test_ensemble_takes_a_model_folder_as_a_member(two_runs, tmp_path):
+    out = tmp_path / "with-run4"
+    # float32 export: run 4's weights are float32, so the mean is exact only without int8 weights
+    result = runner.invoke(app, ["train", "ensemble", "--member", str(two_runs[0]), "--member", str(SINGLE_MODEL_DIR),
                                  "--out", str(out), "--quantization", "none"])
     assert result.exit_code == 0, result.output
 
@@ -84,11 +88,12 @@ def test_ensemble_takes_the_shipped_model_folder_as_a_member(two_runs, tmp_path)
     shutil.copy(two_runs[0] / "model" / "metadata.json", float_member / "metadata.json")
     faces = np.concatenate([fer_faces("val", emotion, 3) for emotion in ("fear", "neutral", "sad")])
     expected = np.mean([EmotionModel(float_member).predict_proba(faces),
-                        EmotionModel(DEFAULT_MODEL_DIR).predict_proba(faces)], axis=0)
+                        EmotionModel(SINGLE_MODEL_DIR).predict_proba(faces)], axis=0)
     np.testing.assert_allclose(EmotionModel(out / "model").predict_proba(faces), expected, atol=1e-4)
-    shipped = json.loads((DEFAULT_MODEL_DIR / "metadata.json").read_text())
+    run4 = json.loads((SINGLE_MODEL_DIR / "metadata.json").read_text())
     member = json.loads((out / "model" / "metadata.json").read_text())["members"][1]
-    assert member["model"] == str(DEFAULT_MODEL_DIR) and member["version"] == shipped["version"]
+    assert member["model"] == str(SINGLE_MODEL_DIR) and member["version"] == run4["version"]
+    assert member["training_parts"] == run4["training_machine"]  # exported before training parts were recorded
 
 
 def test_ensemble_refuses_one_member_and_unfinished_runs(two_runs, tmp_path):
@@ -103,4 +108,10 @@ def test_ensemble_refuses_one_member_and_unfinished_runs(two_runs, tmp_path):
     unknown = runner.invoke(app, ["train", "ensemble", "--member", str(two_runs[0]), "--member", str(two_runs[1]),
                                   "--out", str(tmp_path / "c"), "--quantization", "fp8"])
     assert unknown.exit_code == 2 and unknown.stderr.strip() == "error: --quantization must be one of dynamic, none"
-    assert not any((tmp_path / name).exists() for name in ("a", "b", "c"))
+    # the shipped model is itself an ensemble: its graph is not one network a member can be rebuilt from
+    nested = runner.invoke(app, ["train", "ensemble", "--member", str(two_runs[0]), "--member", str(DEFAULT_MODEL_DIR),
+                                 "--out", str(tmp_path / "d")])
+    assert nested.exit_code == 1 and nested.stderr.strip() == (
+        f"error: {DEFAULT_MODEL_DIR}: its metadata.json has no hyperparameters; only single trained models "
+        "(not ensembles) can be recovered")
+    assert not any((tmp_path / name).exists() for name in ("a", "b", "c", "d"))

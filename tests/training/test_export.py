@@ -1,4 +1,4 @@
-"""`moodtunes train export`: a shipped model folder and a finished run exported again with int8 weights."""
+"""`moodtunes train export`: a model folder and a finished run exported again with int8 weights."""
 
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ from moodtunes.core.emotion import EmotionModel, file_sha256
 from moodtunes.core.settings import DEFAULT_MODEL_DIR
 from moodtunes.training.fer_data import load_splits
 from moodtunes.training.train_emotion import TrainConfig, train
-from tests.helpers import TINY_FER_VAL_PER_CLASS
+from tests.helpers import SINGLE_MODEL_DIR, TINY_FER_VAL_PER_CLASS
 
 runner = CliRunner()
 
 
 @pytest.mark.slow
-def test_the_shipped_model_folder_exported_with_int8_weights(tiny_fer, tmp_path, restore_policy):
+def test_a_model_folder_exported_with_int8_weights(tiny_fer, tmp_path, restore_policy):
     out = tmp_path / "default-int8"
-    result = runner.invoke(app, ["train", "export", "--source", str(DEFAULT_MODEL_DIR), "--out", str(out),
+    result = runner.invoke(app, ["train", "export", "--source", str(SINGLE_MODEL_DIR), "--out", str(out),
                                  "--data", str(tiny_fer)])
     assert result.exit_code == 0, result.output
     folder = out / "model"
@@ -29,20 +29,20 @@ def test_the_shipped_model_folder_exported_with_int8_weights(tiny_fer, tmp_path,
     # the converter's own report (the saved artifact's signature) is not the admin's business
     assert "Saved artifact" not in result.stdout and "TensorSpec" not in result.stdout
 
-    shipped = json.loads((DEFAULT_MODEL_DIR / "metadata.json").read_text())
+    source = json.loads((SINGLE_MODEL_DIR / "metadata.json").read_text())
     metadata = json.loads((folder / "metadata.json").read_text())
-    assert metadata["exported_from"] == str(DEFAULT_MODEL_DIR)
-    assert metadata["version"] == shipped["version"] + "-int8"
-    assert metadata["hyperparameters"] == shipped["hyperparameters"]
+    assert metadata["exported_from"] == str(SINGLE_MODEL_DIR)
+    assert metadata["version"] == source["version"] + "-int8"
+    assert metadata["hyperparameters"] == source["hyperparameters"]
     assert metadata["quantization"].startswith("dynamic-range")
     assert metadata["sha256"] == file_sha256(folder / "model.tflite")
-    assert metadata["size_bytes"] < (DEFAULT_MODEL_DIR / "model.tflite").stat().st_size * 0.3
+    assert metadata["size_bytes"] < (SINGLE_MODEL_DIR / "model.tflite").stat().st_size * 0.3
     assert metadata["val"]["n"] == 7 * TINY_FER_VAL_PER_CLASS and metadata["val_ferplus_majority"]["n"] > 0
 
-    # the float32 reference is the shipped model itself, recovered: the same accuracy on the same faces
+    # the float32 reference is run 4 itself, recovered: the same accuracy on the same faces
     val = load_splits(tiny_fer, 48)["val"]
-    shipped_accuracy = (EmotionModel(DEFAULT_MODEL_DIR).predict_many(val.images).argmax(1) == val.labels).mean()
-    assert metadata["val_float32"]["accuracy"] == pytest.approx(shipped_accuracy, abs=1.01 / len(val.labels))
+    float32_accuracy = (EmotionModel(SINGLE_MODEL_DIR).predict_many(val.images).argmax(1) == val.labels).mean()
+    assert metadata["val_float32"]["accuracy"] == pytest.approx(float32_accuracy, abs=1.01 / len(val.labels))
     int8 = EmotionModel(folder).predict_many(val.images).argmax(1)
     assert metadata["val"]["accuracy"] == pytest.approx((int8 == val.labels).mean())
 
@@ -73,7 +73,11 @@ def test_export_refuses_what_it_cannot_read(tmp_path):
     empty.mkdir()
     missing = runner.invoke(app, ["train", "export", "--source", str(empty), "--out", str(tmp_path / "a")])
     assert missing.exit_code == 1 and f"{empty}: neither a training run" in missing.stderr
-    unknown = runner.invoke(app, ["train", "export", "--source", str(DEFAULT_MODEL_DIR), "--out", str(tmp_path / "b"),
+    unknown = runner.invoke(app, ["train", "export", "--source", str(SINGLE_MODEL_DIR), "--out", str(tmp_path / "b"),
                                   "--quantization", "int4"])
     assert unknown.exit_code == 2 and unknown.stderr.strip() == "error: --quantization must be one of dynamic, none"
-    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    ensemble = runner.invoke(app, ["train", "export", "--source", str(DEFAULT_MODEL_DIR), "--out", str(tmp_path / "c")])
+    assert ensemble.exit_code == 1 and ensemble.stderr.strip() == (
+        f"error: {DEFAULT_MODEL_DIR}: its metadata.json has no hyperparameters; only single trained models "
+        "(not ensembles) can be recovered")
+    assert not any((tmp_path / name).exists() for name in ("a", "b", "c"))

@@ -1,4 +1,4 @@
-"""Recovering a trainable Keras model from the shipped TFLite model, and training on from it."""
+"""Recovering a trainable Keras model from a served TFLite model (run 4's), and training on from it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from moodtunes.core.settings import DEFAULT_MODEL_DIR
 from moodtunes.training.finalize import export_tflite
 from moodtunes.training.from_servable import folded_weights, is_servable_folder, recover_keras_model
 from moodtunes.training.train_emotion import TrainConfig, build_model
-from tests.helpers import fer_faces
+from tests.helpers import SINGLE_MODEL_DIR, fer_faces
 
 runner = CliRunner()
 
@@ -32,20 +32,20 @@ def real_faces():
 
 @pytest.fixture(scope="module")
 def recovered(real_faces):
-    metadata = json.loads((DEFAULT_MODEL_DIR / "metadata.json").read_text())
+    metadata = json.loads((SINGLE_MODEL_DIR / "metadata.json").read_text())
     config = TrainConfig(**metadata["hyperparameters"])
-    return recover_keras_model(DEFAULT_MODEL_DIR, real_faces[0], lambda: build_model(config))
+    return recover_keras_model(SINGLE_MODEL_DIR, real_faces[0], lambda: build_model(config))
 
 
 @pytest.fixture(scope="module")
 def exports(recovered, tmp_path_factory):
-    """The recovered shipped model exported twice from the same weights: float32, and with int8 weights as
+    """The recovered run-4 model exported twice from the same weights: float32, and with int8 weights as
     `moodtunes train` exports models by default. Returns {"none": folder, "dynamic": folder}."""
     folders = {}
     for quantization in ("none", "dynamic"):
         folder = tmp_path_factory.mktemp(f"export-{quantization}")
         export_tflite(recovered, folder / "model.tflite", quantization)
-        shutil.copy(DEFAULT_MODEL_DIR / "metadata.json", folder / "metadata.json")
+        shutil.copy(SINGLE_MODEL_DIR / "metadata.json", folder / "metadata.json")
         folders[quantization] = folder
     return folders
 
@@ -54,23 +54,23 @@ def val_faces(per_class: int) -> np.ndarray:
     return np.concatenate([fer_faces("val", emotion, per_class) for emotion in EMOTIONS])
 
 
-def test_folded_weights_are_the_shipped_models_layers():
-    layers = folded_weights(DEFAULT_MODEL_DIR / "model.tflite")
+def test_folded_weights_are_the_models_layers():
+    layers = folded_weights(SINGLE_MODEL_DIR / "model.tflite")
     assert [op for op, _, _ in layers] == ["CONV_2D"] * 8 + ["FULLY_CONNECTED"] * 2
     assert layers[0][1].shape == (3, 3, 1, 32) and layers[-1][1].shape == (256, len(EMOTIONS))
 
 
 def test_recovered_model_serves_what_the_tflite_model_serves(recovered):
     faces = np.concatenate([fer_faces("val", emotion, 4) for emotion in EMOTIONS]).astype("float32")
-    shipped = EmotionModel(DEFAULT_MODEL_DIR)
-    expected = shipped.predict_proba(faces)
+    served = EmotionModel(SINGLE_MODEL_DIR)
+    expected = served.predict_proba(faces)
     keras_proba = recovered.predict(faces[..., None], verbose=0)
-    if shipped.tta_flip:
+    if served.tta_flip:
         keras_proba = (keras_proba + recovered.predict(faces[:, :, ::-1, None], verbose=0)) / 2
     np.testing.assert_allclose(keras_proba, expected, atol=1e-4)
 
 
-def test_recovered_model_trains_from_where_the_shipped_model_stopped(recovered, real_faces):
+def test_recovered_model_trains_from_where_the_served_model_stopped(recovered, real_faces):
     """In training mode (dropout, batch statistics) the recovered net must behave like a trained net, not a broken
     one: re-calibrated batch norms keep its accuracy on mixed batches of training faces near its inference accuracy."""
     faces, labels = real_faces
@@ -82,17 +82,17 @@ def test_recovered_model_trains_from_where_the_shipped_model_stopped(recovered, 
     assert training > inference - 0.1, (training, inference)
 
 
-def test_init_from_the_shipped_model_folder_trains(tiny_fer, tmp_path, restore_policy):
+def test_init_from_a_model_folder_trains(tiny_fer, tmp_path, restore_policy):
     out = tmp_path / "ft"
     result = runner.invoke(app, ["train", "emotion", "--data", str(tiny_fer), "--arch", "default", "--epochs", "1",
-                                 "--batch-size", "35", "--learning-rate", "1e-4", "--init-from", str(DEFAULT_MODEL_DIR),
+                                 "--batch-size", "35", "--learning-rate", "1e-4", "--init-from", str(SINGLE_MODEL_DIR),
                                  "--out", str(out),
                                  "--no-mixed-precision"])
     assert result.exit_code == 0, result.output
-    assert f"starting from the weights of {DEFAULT_MODEL_DIR}" in result.output
+    assert f"starting from the weights of {SINGLE_MODEL_DIR}" in result.output
     state = json.loads((out / "state" / "run.json").read_text())
-    assert state["config"]["init_from"] == str(DEFAULT_MODEL_DIR) and state["config"]["mixed_precision"] is False
-    # One short epoch at a low learning rate keeps most of what the shipped model knows: far above chance (1/7).
+    assert state["config"]["init_from"] == str(SINGLE_MODEL_DIR) and state["config"]["mixed_precision"] is False
+    # One short epoch at a low learning rate keeps most of what run 4 knows: far above chance (1/7).
     assert state["best_val_accuracy"] > 0.4
     assert is_servable_folder(out / "model")
 
@@ -105,6 +105,13 @@ def test_init_from_refuses_what_it_cannot_read(tiny_fer, tmp_path, restore_polic
     assert result.exit_code == 1
     expected = f"--init-from {not_a_model}: expected a training run folder (with run.json) or a model folder"
     assert expected in result.stderr
+
+    ensemble = runner.invoke(app, ["train", "emotion", "--data", str(tiny_fer), "--epochs", "1",
+                                   "--init-from", str(DEFAULT_MODEL_DIR), "--out", str(tmp_path / "run2")])
+    assert ensemble.exit_code == 1
+    assert ensemble.stderr.strip() == (f"error: {DEFAULT_MODEL_DIR}: its metadata.json has no hyperparameters; only "
+                                       "single trained models (not ensembles) can be recovered")
+    assert not (tmp_path / "run" / "model").exists() and not (tmp_path / "run2" / "model").exists()
 
 
 def test_int8_export_is_a_quarter_of_the_size_and_serves_what_float32_serves(exports):
