@@ -27,11 +27,17 @@ from PIL import Image
 POSTGRES_URL = os.environ.get("MOODTUNES_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("MOODTUNES_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 FER_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fer2013"
-# One trained network kept in the checkout (run 4, float32): the shipped model is an ensemble of two, which can serve,
-# teach and be a member but cannot be recovered as one network, re-exported or trained on.
+# One trained network kept in the checkout (run 4, float32): the shipped model is an ensemble of two, which serves and
+# teaches but cannot be recovered as one network, so it is not re-exported, trained from or averaged again.
 SINGLE_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "candidates" / "run4"
 # The tiny FER folder of the training tests (tests/training/conftest.py): faces per class in each split.
 TINY_FER_TRAIN_PER_CLASS, TINY_FER_VAL_PER_CLASS = 20, 5
+
+
+def ensemble_refusal(folder: Path) -> str:
+    """The one line `train export`, `train ensemble --member` and `--init-from` answer an ensemble's folder with."""
+    return (f"error: {folder}: its metadata.json has no hyperparameters; only single trained models (not ensembles) "
+            "can be recovered")
 
 
 def encode(array_or_image, fmt: str = "JPEG", **params) -> bytes:

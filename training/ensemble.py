@@ -33,8 +33,7 @@ def _read_member(source: Path):
         summary = {"model": str(source), "version": metadata.get("version"), "best_epoch": metadata.get("best_epoch"),
                    "val_accuracy_as_served": metadata.get("val", {}).get("accuracy"),
                    "epochs": metadata.get("epochs_trained", 0), "training_seconds": metadata.get("training_seconds", 0),
-                   # where and how each part of the member's training ran (older exports recorded only the arch)
-                   "training_parts": metadata.get("training_parts", metadata.get("training_machine"))}
+                   "training_parts": metadata.get("training_parts", [])}  # older exports did not record them
     else:
         try:
             config, run = read_run(source)

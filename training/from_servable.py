@@ -94,7 +94,7 @@ def recover_keras_model(model_dir: Path, train_images: np.ndarray, build, seed: 
     import keras
 
     model_dir = Path(model_dir)
-    metadata = json.loads((model_dir / METADATA_FILE).read_text())
+    _, metadata = servable_config(model_dir)  # refuses an ensemble's folder: its graph is not one network
     folded = folded_weights(model_dir / MODEL_FILE)
     model = build()
     weighted = [layer for layer in model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]

@@ -344,14 +344,13 @@ def initial_weights(config: TrainConfig, train_images: np.ndarray) -> list[np.nd
     """Weights of --init-from: a run folder or a servable model folder of one network (e.g. models/candidates/run4)."""
     import keras
 
-    from moodtunes.training.from_servable import is_servable_folder, recover_keras_model, servable_config
+    from moodtunes.training.from_servable import is_servable_folder, recover_keras_model
 
     source = Path(config.init_from)
     policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("float32")  # recover in float32 whatever the training policy
     try:
         if is_servable_folder(source):
-            servable_config(source)  # refuses an ensemble's folder in one line: its graph is not one network
             return recover_keras_model(source, train_images, lambda: build_model(config),
                                        seed=config.seed).get_weights()
         if not any((folder / RUN_FILE).is_file() for folder in (source, source / "state")):

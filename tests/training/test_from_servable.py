@@ -16,7 +16,7 @@ from moodtunes.core.settings import DEFAULT_MODEL_DIR
 from moodtunes.training.finalize import export_tflite
 from moodtunes.training.from_servable import folded_weights, is_servable_folder, recover_keras_model
 from moodtunes.training.train_emotion import TrainConfig, build_model
-from tests.helpers import SINGLE_MODEL_DIR, fer_faces
+from tests.helpers import SINGLE_MODEL_DIR, ensemble_refusal, fer_faces
 
 runner = CliRunner()
 
@@ -108,9 +108,7 @@ def test_init_from_refuses_what_it_cannot_read(tiny_fer, tmp_path, restore_polic
 
     ensemble = runner.invoke(app, ["train", "emotion", "--data", str(tiny_fer), "--epochs", "1",
                                    "--init-from", str(DEFAULT_MODEL_DIR), "--out", str(tmp_path / "run2")])
-    assert ensemble.exit_code == 1
-    assert ensemble.stderr.strip() == (f"error: {DEFAULT_MODEL_DIR}: its metadata.json has no hyperparameters; only "
-                                       "single trained models (not ensembles) can be recovered")
+    assert ensemble.exit_code == 1 and ensemble.stderr.strip() == ensemble_refusal(DEFAULT_MODEL_DIR)
     assert not (tmp_path / "run" / "model").exists() and not (tmp_path / "run2" / "model").exists()
 
 
