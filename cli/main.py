@@ -167,10 +167,9 @@ def evaluate(
     """Accuracy, per-class recall and confusion matrix of the emotion model on a labelled folder (and against the
     FER+ majority labels where crowd votes are given)."""
     import numpy as np
-    from PIL import Image
     from tqdm import tqdm
 
-    from moodtunes.core.dataset import labelled_images
+    from moodtunes.core.dataset import labelled_images, read_faces
     from moodtunes.core.emotion import EmotionModel
     from moodtunes.core.emotions import EMOTIONS
     from moodtunes.core.errors import ImageRejected, MoodTunesError
@@ -196,12 +195,12 @@ def evaluate(
 
         detector = FaceDetector(max_side=settings.detect_max_side, min_face_size=settings.min_face_size, crop_size=size)
     faces, labels, skipped = [], [], 0
-    for path, label in tqdm(items, desc="reading", disable=as_json or not sys.stderr.isatty()):
-        if detector is None:
-            with Image.open(path) as img:
-                faces.append(np.asarray(img.convert("L").resize((size, size), Image.Resampling.BILINEAR)))
-            labels.append(label)
-            continue
+    if detector is None:  # folders of face crops, such as FER2013's
+        try:
+            faces, labels = list(read_faces([path for path, _ in items], size)), [label for _, label in items]
+        except ValueError as exc:
+            _fail(str(exc), 1)
+    for path, label in tqdm(items if detector else [], desc="detecting", disable=as_json or not sys.stderr.isatty()):
         try:
             found = detector.detect(load_image(path.read_bytes(), min_side=1))
         except ImageRejected:
@@ -262,12 +261,9 @@ def _votes_beside(data: Path) -> Path | None:
 def _ferplus_accuracy(paths: list[Path], predicted, votes_file: Path) -> dict:
     """Accuracy of ``predicted`` (-1: no face found, a miss) against the FER+ majority of the images that have votes;
     the votes file's paths are relative to its folder."""
-    from moodtunes.training.ferplus import majority_from_votes, read_votes
+    from moodtunes.training.ferplus import majority_for_files
 
-    root = votes_file.resolve().parent
-    keys = [path.resolve().relative_to(root).as_posix() if path.resolve().is_relative_to(root) else None
-            for path in paths]
-    majority = majority_from_votes(keys, read_votes(votes_file))
+    majority = majority_for_files(paths, votes_file)
     voted = majority >= 0
     accuracy = float((predicted[voted] == majority[voted]).mean()) if voted.any() else 0.0
     return {"accuracy": accuracy, "n": int(voted.sum()), "votes": str(votes_file)}
@@ -348,22 +344,25 @@ def _check_teacher(teacher: Path) -> None:
         _fail(f"--teacher: {exc}")
 
 
-def _class_boost(pairs: list[str]) -> dict[str, float]:
-    """--class-boost fear=1.5 --class-boost sad=1.25 -> {"fear": 1.5, "sad": 1.25}, or one precise error line."""
+def _per_emotion(option: str, pairs: list[str], value_name: str, low: float, high: float = float("inf")
+                 ) -> dict[str, float]:
+    """``--class-boost fear=1.5 --class-boost sad=1.25`` -> {"fear": 1.5, "sad": 1.25} with each value in
+    (low, high], or one precise error line."""
     from moodtunes.core.emotions import EMOTIONS
 
-    boost = {}
+    values = {}
     for pair in pairs:
-        emotion, _, factor = pair.partition("=")
+        emotion, _, text = pair.partition("=")
         try:
-            value = float(factor)
+            value = float(text)
         except ValueError:
-            value = 0.0
-        if emotion not in EMOTIONS or not value > 0:
-            _fail(f"--class-boost must be EMOTION=FACTOR with EMOTION one of {', '.join(EMOTIONS)} and FACTOR "
-                  f"above 0, got {pair!r}")
-        boost[emotion] = value
-    return boost
+            value = float("nan")
+        if emotion not in EMOTIONS or not low < value <= high:
+            limits = f"above {low:g}" + (f" and at most {high:g}" if high != float("inf") else "")
+            _fail(f"{option} must be EMOTION={value_name} with EMOTION one of {', '.join(EMOTIONS)} and {value_name} "
+                  f"{limits}, got {pair!r}")
+        values[emotion] = value
+    return values
 
 
 @train_app.command("emotion")
@@ -430,7 +429,7 @@ def train_emotion(
         if teacher is not None:
             _check_teacher(teacher)
         _check_quantization(quantization)
-        boost = _class_boost(class_boost or [])
+        boost = _per_emotion("--class-boost", class_boost or [], "FACTOR", 0.0)
     if max_hours is not None and not max_hours > 0:
         _fail("--max-hours must be above 0")
     config = default_config(arch, data=str(data), out=str(out), weights=weights)
@@ -469,6 +468,48 @@ def train_ensemble(
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc), 1)
     typer.echo(f"model written to {folder}")
+
+
+@train_app.command("compare")
+def train_compare(
+    model: Annotated[list[Path], typer.Option(
+        help="a model folder (model.tflite + metadata.json); give each candidate, up to 10: every subset of them "
+             "is scored as the average of its members")],
+    data: Annotated[Path, typer.Option(help="folder of labelled faces: DIR/<emotion>/<image>")] = Path(
+        "../shared/data/fer2013/val"),
+    baseline: Annotated[Optional[Path], typer.Option(
+        help="the model a candidate must beat; default: the shipped one (MODEL_DIR)")] = None,
+    min_gain: Annotated[float, typer.Option(help="accuracy points (%) a candidate must gain over the baseline")] = 0.5,
+    max_mb: Annotated[float, typer.Option(help="largest model files a candidate may have, in MB")] = 25.0,
+    recall_floor: Annotated[Optional[list[str]], typer.Option(
+        help="EMOTION=RECALL (0-1) a candidate's recall of that emotion must exceed; repeat per emotion")] = None,
+    ferplus_votes: Annotated[Optional[Path], typer.Option(
+        "--ferplus-votes", exists=True, dir_okay=False,
+        help="FER+ crowd votes: also report accuracy against their majority; by default the file beside the data "
+             "folder, if any")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the comparison as JSON")] = False,
+) -> None:
+    """Score candidate models and every average of them on labelled faces, as served, against a shipping rule."""
+    from moodtunes.core.errors import MoodTunesError
+    from moodtunes.core.settings import get_settings
+    from moodtunes.training.compare import ShippingRule, compare, markdown_table
+
+    floors = _per_emotion("--recall-floor", recall_floor or [], "RECALL", 0.0, 1.0)
+    if not 0 <= min_gain <= 100 or not max_mb > 0:
+        _fail("--min-gain must be 0-100 points and --max-mb above 0")
+    rule = ShippingRule(min_gain=min_gain / 100, max_megabytes=max_mb, recall_floors=floors)
+    try:
+        base, results = compare(data, model, baseline or get_settings().model_dir, rule,
+                                ferplus_votes or _votes_beside(data), threads=os.cpu_count() or 1)
+    except (MoodTunesError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc), 1)
+    if as_json:
+        typer.echo(json.dumps({"baseline": base.as_dict(), "candidates": [r.as_dict() for r in results]}, indent=2))
+        return
+    typer.echo(markdown_table(base, results))
+    passing = [r for r in results if r.passes]
+    typer.echo(f"{len(passing)} of {len(results)} candidates pass the rule"
+               + (f"; best: {' + '.join(passing[0].members)}" if passing else ""))
 
 
 @train_app.command("export")

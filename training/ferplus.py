@@ -70,6 +70,15 @@ def majority_labels(paths, data_dir: Path) -> np.ndarray:
     return majority_from_votes(paths, read_votes(votes_csv))
 
 
+def majority_for_files(paths, votes_file: Path) -> np.ndarray:
+    """FER+ majority class per image file (-1 where it has no usable votes or lies outside the votes file's folder,
+    which its paths are relative to)."""
+    root = Path(votes_file).resolve().parent
+    keys = [Path(path).resolve().relative_to(root).as_posix() if Path(path).resolve().is_relative_to(root) else None
+            for path in paths]
+    return majority_from_votes(keys, read_votes(votes_file))
+
+
 def majority_from_votes(paths, votes: dict[str, np.ndarray]) -> np.ndarray:
     """FER+ majority class per face of ``paths`` (keys of ``votes``), -1 where there are no usable votes."""
     soft, has_votes = soft_targets(paths, votes)

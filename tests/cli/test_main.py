@@ -187,6 +187,14 @@ def test_evaluate_refuses_a_broken_votes_file_in_one_line(fer_val_with_votes, tm
     assert result.stderr.startswith(f"error: {broken}: row 2:") and result.stderr.count("\n") == 1
 
 
+def test_evaluate_names_an_unreadable_face_file_in_one_line(fer_val_subset):
+    broken = fer_val_subset / "sad" / "zz_truncated.jpg"
+    broken.write_bytes(next((fer_val_subset / "sad").iterdir()).read_bytes()[:40])  # a JPEG cut short
+    result = runner.invoke(app, ["evaluate", "--data", str(fer_val_subset)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {broken}: not a readable image (") and result.stderr.count("\n") == 1
+
+
 def test_evaluate_text_report_says_where_the_plot_is(fer_val_subset, tmp_path):
     plot = tmp_path / "confusion.png"
     result = runner.invoke(app, ["evaluate", "--data", str(fer_val_subset), "--plot", str(plot)])
