@@ -176,11 +176,10 @@ def evaluate(
     from moodtunes.core.evaluation import evaluate_predictions, plot_confusion
     from moodtunes.core.intake import load_image
     from moodtunes.core.settings import get_settings
+    from moodtunes.training.finalize import served_folder
 
     settings = get_settings()
-    model_dir = model or settings.model_dir
-    if (model_dir / "model").is_dir() and not (model_dir / "model.tflite").exists():
-        model_dir = model_dir / "model"  # a training run's output folder
+    model_dir = served_folder(model or settings.model_dir)
     try:
         classifier = EmotionModel(model_dir, threads=os.cpu_count() or 1)
         items = labelled_images(data)
@@ -473,8 +472,8 @@ def train_ensemble(
 @train_app.command("compare")
 def train_compare(
     model: Annotated[list[Path], typer.Option(
-        help="a model folder (model.tflite + metadata.json); give each candidate, up to 10: every subset of them "
-             "is scored as the average of its members")],
+        help="a model folder (model.tflite + metadata.json) or a finished run; give each candidate, up to 10: "
+             "every subset of them is scored as the average of its members")],
     data: Annotated[Path, typer.Option(help="folder of labelled faces: DIR/<emotion>/<image>")] = Path(
         "../shared/data/fer2013/val"),
     baseline: Annotated[Optional[Path], typer.Option(

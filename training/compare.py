@@ -27,6 +27,7 @@ from moodtunes.core.dataset import labelled_images, read_faces
 from moodtunes.core.emotion import MODEL_FILE, EmotionModel
 from moodtunes.core.emotions import EMOTIONS
 from moodtunes.core.evaluation import evaluate_predictions
+from moodtunes.training.finalize import MODEL_FOLDER, served_folder
 
 MAX_MEMBERS = 10  # 1,023 subsets; each is an average of arrays already computed
 
@@ -67,8 +68,8 @@ class ShippingRule:
 
 
 def member_names(models: list[Path]) -> list[str]:
-    """Each model's folder name, or its whole path where two share a name."""
-    names = [Path(model).name for model in models]
+    """Each model's folder name (a run's, for its exported model/), or its whole path where two share a name."""
+    names = [(Path(model).parent if Path(model).name == MODEL_FOLDER else Path(model)).name for model in models]
     return [name if names.count(name) == 1 else str(model) for name, model in zip(names, models, strict=True)]
 
 
@@ -84,6 +85,7 @@ def compare(data: Path, models: list[Path], baseline: Path | None = None, rule: 
     a missing data folder."""
     if not models:
         raise ValueError("give at least one model to compare")
+    models = [served_folder(model) for model in models]
     if len(models) > MAX_MEMBERS:
         raise ValueError(f"at most {MAX_MEMBERS} models at once ({2 ** MAX_MEMBERS - 1} subsets), got {len(models)}")
     if len({Path(m).resolve() for m in models}) != len(models):
@@ -118,6 +120,7 @@ def compare(data: Path, models: list[Path], baseline: Path | None = None, rule: 
 
     base = None
     if baseline is not None:
+        baseline = served_folder(baseline)
         model = EmotionModel(baseline, threads)
         base = scored((member_names([baseline])[0],), served_probabilities(model, paths), size(baseline))
     names = member_names(models)

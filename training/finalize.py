@@ -21,6 +21,14 @@ PREPROCESSING = ("face crop aligned by the eyes, greyscale, resized to input_siz
                  "raw 0-255 float32 pixels (the model rescales), shape (n, size, size, 1)")
 
 
+def served_folder(folder: Path) -> Path:
+    """A model folder as given, or a finished run's exported ``model/`` inside it."""
+    folder = Path(folder)
+    if (folder / MODEL_FOLDER).is_dir() and not (folder / MODEL_FILE).exists():
+        return folder / MODEL_FOLDER
+    return folder
+
+
 def provenance() -> dict:
     """Where and when a servable model was made, for its metadata."""
     return {"training_machine": f"{platform.machine()} {platform.processor() or ''}".strip(),

@@ -126,3 +126,15 @@ def test_unusable_models_and_data_get_one_precise_line(tiny_fer, tmp_path):
     result = runner.invoke(app, ["train", "compare", "--data", str(empty), "--model", str(SINGLE_MODEL_DIR)])
     assert result.exit_code == 1
     assert result.stderr.strip().startswith(f"error: {empty / 'happy' / 'broken.jpg'}: not a readable image (")
+
+
+def test_a_finished_run_is_read_from_its_exported_model_and_named_after_the_run(tiny_fer, tmp_path):
+    run = tmp_path / "runs" / "boost-copy"
+    shutil.copytree(BOOST_V1, run / "model")  # how `train emotion --out runs/boost-copy` leaves a finished run
+    result = runner.invoke(app, ["train", "compare", "--data", str(tiny_fer / "val"), "--model", str(run),
+                                 "--baseline", str(BOOST_V1), "--min-gain", "0", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    [row] = payload["candidates"]
+    assert row["members"] == ["boost-copy"] and payload["baseline"]["members"] == ["boost-v1"]
+    assert row["accuracy"] == payload["baseline"]["accuracy"] and row["passes"] is True  # the same file
