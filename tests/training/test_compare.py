@@ -14,7 +14,7 @@ from moodtunes.training.compare import ScoredModel, ShippingRule
 from tests.helpers import REPO, SINGLE_MODEL_DIR, TINY_FER_VAL_PER_CLASS
 
 runner = CliRunner()
-BOOST_V1 = SINGLE_MODEL_DIR.parent / "boost-v1"  # the shipped ensemble is run 4 + this member
+BOOST_V1 = SINGLE_MODEL_DIR.parent / "boost-v1"  # a fear-weighted member of the shipped ensemble
 
 
 def evaluate(model, data) -> dict:
