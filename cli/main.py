@@ -199,17 +199,18 @@ def evaluate(
             faces, labels = list(read_faces([path for path, _ in items], size)), [label for _, label in items]
         except ValueError as exc:
             _fail(str(exc), 1)
-    for path, label in tqdm(items if detector else [], desc="detecting", disable=as_json or not sys.stderr.isatty()):
-        try:
-            found = detector.detect(load_image(path.read_bytes(), min_side=1))
-        except ImageRejected:
-            found = []
-        if not found:
-            skipped += 1  # counted as a miss below, so accuracy is over every photo
-            faces.append(None)
-        else:
-            faces.append(found[0].pixels)
-        labels.append(label)
+    else:
+        for path, label in tqdm(items, desc="detecting", disable=as_json or not sys.stderr.isatty()):
+            try:
+                found = detector.detect(load_image(path.read_bytes(), min_side=1))
+            except ImageRejected:
+                found = []
+            if not found:
+                skipped += 1  # counted as a miss below, so accuracy is over every photo
+                faces.append(None)
+            else:
+                faces.append(found[0].pixels)
+            labels.append(label)
     have = [i for i, f in enumerate(faces) if f is not None]
     predicted = np.full(len(labels), -1)
     if have:
@@ -260,12 +261,10 @@ def _votes_beside(data: Path) -> Path | None:
 def _ferplus_accuracy(paths: list[Path], predicted, votes_file: Path) -> dict:
     """Accuracy of ``predicted`` (-1: no face found, a miss) against the FER+ majority of the images that have votes;
     the votes file's paths are relative to its folder."""
-    from moodtunes.training.ferplus import majority_for_files
+    from moodtunes.training.ferplus import majority_accuracy, majority_for_files
 
-    majority = majority_for_files(paths, votes_file)
-    voted = majority >= 0
-    accuracy = float((predicted[voted] == majority[voted]).mean()) if voted.any() else 0.0
-    return {"accuracy": accuracy, "n": int(voted.sum()), "votes": str(votes_file)}
+    accuracy, n = majority_accuracy(predicted, majority_for_files(paths, votes_file))
+    return {"accuracy": accuracy, "n": n, "votes": str(votes_file)}
 
 
 @app.command()

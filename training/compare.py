@@ -27,6 +27,7 @@ from moodtunes.core.dataset import labelled_images, read_faces
 from moodtunes.core.emotion import MODEL_FILE, EmotionModel
 from moodtunes.core.emotions import EMOTIONS
 from moodtunes.core.evaluation import evaluate_predictions
+from moodtunes.training.ferplus import majority_accuracy, majority_for_files
 from moodtunes.training.finalize import MODEL_FOLDER, served_folder
 
 MAX_MEMBERS = 10  # 1,023 subsets; each is an average of arrays already computed
@@ -98,22 +99,14 @@ def compare(data: Path, models: list[Path], baseline: Path | None = None, rule: 
     if not items:
         raise ValueError(f"{data}: no images in folders named after the seven emotions")
     paths, labels = [path for path, _ in items], np.array([label for _, label in items])
-    majority = None
-    if votes_file is not None:
-        from moodtunes.training.ferplus import majority_for_files
-
-        majority = majority_for_files(paths, votes_file)
-        if not (majority >= 0).any():
-            majority = None  # none of these faces has votes: no FER+ column
+    majority = majority_for_files(paths, votes_file) if votes_file is not None else np.full(len(paths), -1)
 
     def scored(members: tuple[str, ...], probs: np.ndarray, megabytes: float) -> ScoredModel:
         predicted = probs.argmax(axis=1)
         report = evaluate_predictions(labels, predicted)
-        ferplus = None
-        if majority is not None:
-            voted = majority >= 0
-            ferplus = round(float((predicted[voted] == majority[voted]).mean()), 4)
-        return ScoredModel(members, report.accuracy, report.per_class, megabytes, ferplus)
+        ferplus, voted = majority_accuracy(predicted, majority)
+        return ScoredModel(members, report.accuracy, report.per_class, megabytes,
+                           round(ferplus, 4) if voted else None)  # None: no face here has votes
 
     def size(folder: Path) -> float:
         return (Path(folder) / MODEL_FILE).stat().st_size / 1e6

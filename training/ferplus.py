@@ -79,6 +79,15 @@ def majority_for_files(paths, votes_file: Path) -> np.ndarray:
     return majority_from_votes(keys, read_votes(votes_file))
 
 
+def majority_accuracy(predicted: np.ndarray, majority: np.ndarray) -> tuple[float, int]:
+    """(accuracy of ``predicted`` against the FER+ majority, number of faces with votes); a face without votes
+    (majority -1) is left out, a prediction of -1 (no face found) counts as a miss. (0.0, 0) where none has votes."""
+    voted = np.asarray(majority) >= 0
+    if not voted.any():
+        return 0.0, 0
+    return float((np.asarray(predicted)[voted] == np.asarray(majority)[voted]).mean()), int(voted.sum())
+
+
 def majority_from_votes(paths, votes: dict[str, np.ndarray]) -> np.ndarray:
     """FER+ majority class per face of ``paths`` (keys of ``votes``), -1 where there are no usable votes."""
     soft, has_votes = soft_targets(paths, votes)
