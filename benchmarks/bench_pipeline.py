@@ -27,6 +27,7 @@ from moodtunes.core.mood import MOODS
 from moodtunes.core.pipeline import Pipeline
 from moodtunes.core.recommender import CATALOG_COLUMNS, FEATURES, Recommender
 from moodtunes.core.settings import PROJECT_ROOT, Settings
+from moodtunes.training.compare import served_ms_per_face
 
 FER_VAL = PROJECT_ROOT.parent / "shared" / "data" / "fer2013" / "val"
 
@@ -120,12 +121,7 @@ def main() -> None:
     rows.append((f"photo end to end (1280 px JPEG, n={len(photos)})", f"{p50:.1f} ms", f"{p95:.1f} ms"))
 
     faces = val_faces(args.faces)
-    per_face = []
-    for face in faces:
-        t0 = time.perf_counter()
-        pipeline.model.predict_proba(face[None])
-        per_face.append((time.perf_counter() - t0) * 1000)
-    p50, p95 = percentiles(per_face)
+    p50, p95 = served_ms_per_face(pipeline.model, np.asarray(faces))  # settings.inference_threads: 1 by default
     rows.append((f"classifier per face (1 thread, flip TTA, n={len(faces)})", f"{p50:.2f} ms", f"{p95:.2f} ms"))
 
     real = served_catalog(settings)

@@ -13,29 +13,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 
-from benchmarks.bench_pipeline import percentiles, val_faces
+from benchmarks.bench_pipeline import val_faces
 from moodtunes.core.emotion import EmotionModel
 from moodtunes.core.settings import DEFAULT_MODEL_DIR
+from moodtunes.training.compare import served_ms_per_face
 
 
 def time_model(folder: Path, faces: list[np.ndarray]) -> tuple[float, float]:
-    """(p50, p95) ms of one predict_proba call per face, one thread, after a short warm-up."""
-    served = EmotionModel(folder, threads=1)
-    for face in faces[:10]:
-        served.predict_proba(face[None])
-    timings = []
-    for face in faces:
-        started = time.perf_counter()
-        served.predict_proba(face[None])
-        timings.append((time.perf_counter() - started) * 1000)
-    return percentiles(timings)
+    """(p50, p95) ms of one predict_proba call per face, one thread, after a short warm-up: the measure
+    `moodtunes train compare` applies to its --max-ms rule."""
+    return served_ms_per_face(EmotionModel(folder, threads=1), np.asarray(faces))
 
 
 def main() -> None:

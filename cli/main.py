@@ -479,6 +479,9 @@ def train_compare(
         help="the model a candidate must beat; default: the shipped one (MODEL_DIR)")] = None,
     min_gain: Annotated[float, typer.Option(help="accuracy points (%) a candidate must gain over the baseline")] = 0.5,
     max_mb: Annotated[float, typer.Option(help="largest model files a candidate may have, in MB")] = 25.0,
+    max_ms: Annotated[float, typer.Option(
+        help="most milliseconds per face a candidate may take on this machine (p50, one thread, its members' times "
+             "summed)")] = 25.0,
     recall_floor: Annotated[Optional[list[str]], typer.Option(
         help="EMOTION=RECALL (0-1) a candidate's recall of that emotion must exceed; repeat per emotion")] = None,
     ferplus_votes: Annotated[Optional[Path], typer.Option(
@@ -493,9 +496,9 @@ def train_compare(
     from moodtunes.training.compare import ShippingRule, compare, markdown_table
 
     floors = _per_emotion("--recall-floor", recall_floor or [], "RECALL", 0.0, 1.0)
-    if not 0 <= min_gain <= 100 or not max_mb > 0:
-        _fail("--min-gain must be 0-100 points and --max-mb above 0")
-    rule = ShippingRule(min_gain=min_gain / 100, max_megabytes=max_mb, recall_floors=floors)
+    if not 0 <= min_gain <= 100 or not max_mb > 0 or not max_ms > 0:
+        _fail("--min-gain must be 0-100 points, --max-mb and --max-ms above 0")
+    rule = ShippingRule(min_gain=min_gain / 100, max_megabytes=max_mb, max_ms=max_ms, recall_floors=floors)
     try:
         base, results = compare(data, model, baseline or get_settings().model_dir, rule,
                                 ferplus_votes or _votes_beside(data), threads=os.cpu_count() or 1)

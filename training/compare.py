@@ -8,15 +8,19 @@ Every member's served probabilities (its test-time flip included) are computed o
 members is then scored by averaging them, as `moodtunes train ensemble` averages the same members inside one graph
 (each member is scored from its own file here, while a built graph quantizes every member to int8, which moves a few
 faces: run 4's float32 file averaged with boost-v1 reads 68.26 % on PublicTest, their shipped int8 graph 68.40 %).
+Each model is also timed here as served (one thread, one face per call, its flip included; p50 over up to
+TIMING_FACES faces) and a subset's time is the sum of its members': about what their one-graph ensemble costs where
+int8 weights run no faster than float32 (AVX2-only CPUs), an upper bound where they do and a member's file is float32.
 A subset passes the shipping rule when it beats the baseline (by default the shipped model) by ``min_gain``, its files
-fit ``max_megabytes`` and every recall floor is exceeded. Time per face is not estimated here: measure the chosen one
-with ``python -m benchmarks.bench_served``.
+fit ``max_megabytes``, its time fits ``max_ms`` on this machine and every recall floor is exceeded. Time the built
+ensemble itself with ``python -m benchmarks.bench_served``; CPUs differ by five times (docs/performance.md).
 
 This is choosing between candidates on val, which is all val is for here; it tunes nothing.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 from pathlib import Path
@@ -31,6 +35,7 @@ from moodtunes.training.ferplus import majority_accuracy, majority_for_files
 from moodtunes.training.finalize import MODEL_FOLDER, served_folder
 
 MAX_MEMBERS = 10  # 1,023 subsets; each is an average of arrays already computed
+TIMING_FACES = 200  # timed per model after a 10-face warm-up: p50 within about 0.1 ms of 700 faces'
 
 
 @dataclass(frozen=True)
@@ -41,13 +46,16 @@ class ScoredModel:
     accuracy: float
     per_class: dict[str, float]
     megabytes: float  # the members' model files together, about the size of their ensemble's file
+    ms_per_face: float | None = None  # the members' p50 times together, one thread, on this machine
     ferplus_accuracy: float | None = None
     passes: bool | None = None  # the shipping rule; None for the baseline itself
     failed: tuple[str, ...] = field(default=())  # which parts of the rule it misses
 
     def as_dict(self) -> dict:
         return {"members": list(self.members), "accuracy": round(self.accuracy, 4), "per_class": self.per_class,
-                "megabytes": round(self.megabytes, 2), "ferplus_majority_accuracy": self.ferplus_accuracy,
+                "megabytes": round(self.megabytes, 2),
+                "ms_per_face": None if self.ms_per_face is None else round(self.ms_per_face, 2),
+                "ferplus_majority_accuracy": self.ferplus_accuracy,
                 "passes": self.passes, "failed": list(self.failed)}
 
 
@@ -55,6 +63,7 @@ class ScoredModel:
 class ShippingRule:
     min_gain: float = 0.005  # accuracy over the baseline's, as a fraction
     max_megabytes: float = 25.0
+    max_ms: float = 25.0  # per face, p50, one thread, as served
     recall_floors: dict[str, float] = field(default_factory=dict)  # emotion -> recall to exceed
 
     def misses(self, candidate: ScoredModel, baseline: ScoredModel | None) -> tuple[str, ...]:
@@ -63,6 +72,8 @@ class ShippingRule:
             failed.append(f"val < {100 * (baseline.accuracy + self.min_gain):.2f} %")
         if candidate.megabytes > self.max_megabytes:
             failed.append(f"files > {self.max_megabytes:g} MB")
+        if candidate.ms_per_face is not None and candidate.ms_per_face > self.max_ms:
+            failed.append(f"{candidate.ms_per_face:.1f} ms > {self.max_ms:g} ms")
         failed += [f"{emotion} ≤ {100 * floor:.1f}" for emotion, floor in self.recall_floors.items()
                    if candidate.per_class[emotion] <= floor]
         return tuple(failed)
@@ -74,8 +85,25 @@ def member_names(models: list[Path]) -> list[str]:
     return [name if names.count(name) == 1 else str(model) for name, model in zip(names, models, strict=True)]
 
 
-def served_probabilities(model: EmotionModel, paths: list[Path]) -> np.ndarray:
-    return model.predict_many(read_faces(paths, model.input_size))
+def served_ms_per_face(model: EmotionModel, faces: np.ndarray) -> tuple[float, float]:
+    """(p50, p95) milliseconds of one ``predict_proba`` call per face (test-time views included), after a warm-up
+    on the first ten faces; give the model one thread to measure what the issue's budget counts."""
+    for face in faces[:10]:
+        model.predict_proba(face[None])
+    timings = []
+    for face in faces:
+        started = time.perf_counter()
+        model.predict_proba(face[None])
+        timings.append((time.perf_counter() - started) * 1000)
+    return float(np.percentile(timings, 50)), float(np.percentile(timings, 95))
+
+
+def served_scores(folder: Path, paths: list[Path], threads: int) -> tuple[np.ndarray, float]:
+    """(the folder's served probabilities for every face, its p50 ms per face on one thread)."""
+    model = EmotionModel(folder, threads)
+    faces = read_faces(paths, model.input_size)
+    p50, _ = served_ms_per_face(EmotionModel(folder, threads=1), faces[:TIMING_FACES])
+    return model.predict_many(faces), p50
 
 
 def compare(data: Path, models: list[Path], baseline: Path | None = None, rule: ShippingRule | None = None,
@@ -101,11 +129,11 @@ def compare(data: Path, models: list[Path], baseline: Path | None = None, rule: 
     paths, labels = [path for path, _ in items], np.array([label for _, label in items])
     majority = majority_for_files(paths, votes_file) if votes_file is not None else np.full(len(paths), -1)
 
-    def scored(members: tuple[str, ...], probs: np.ndarray, megabytes: float) -> ScoredModel:
+    def scored(members: tuple[str, ...], probs: np.ndarray, megabytes: float, ms: float) -> ScoredModel:
         predicted = probs.argmax(axis=1)
         report = evaluate_predictions(labels, predicted)
         ferplus, voted = majority_accuracy(predicted, majority)
-        return ScoredModel(members, report.accuracy, report.per_class, megabytes,
+        return ScoredModel(members, report.accuracy, report.per_class, megabytes, ms,
                            round(ferplus, 4) if voted else None)  # None: no face here has votes
 
     def size(folder: Path) -> float:
@@ -114,18 +142,18 @@ def compare(data: Path, models: list[Path], baseline: Path | None = None, rule: 
     base = None
     if baseline is not None:
         baseline = served_folder(baseline)
-        model = EmotionModel(baseline, threads)
-        base = scored((member_names([baseline])[0],), served_probabilities(model, paths), size(baseline))
+        probs, ms = served_scores(baseline, paths, threads)
+        base = scored((member_names([baseline])[0],), probs, size(baseline), ms)
     names = member_names(models)
-    probabilities, sizes = {}, {}
+    probabilities, sizes, times = {}, {}, {}
     for name, folder in zip(names, models, strict=True):
-        probabilities[name] = served_probabilities(EmotionModel(folder, threads), paths)
+        probabilities[name], times[name] = served_scores(folder, paths, threads)
         sizes[name] = size(folder)
     results = []
     for k in range(1, len(names) + 1):
         for members in combinations(names, k):
             candidate = scored(members, np.mean([probabilities[m] for m in members], axis=0),
-                               sum(sizes[m] for m in members))
+                               sum(sizes[m] for m in members), sum(times[m] for m in members))
             failed = rule.misses(candidate, base)
             results.append(replace(candidate, passes=not failed, failed=failed))
     results.sort(key=lambda r: (-r.accuracy, len(r.members)))
@@ -135,7 +163,7 @@ def compare(data: Path, models: list[Path], baseline: Path | None = None, rule: 
 def markdown_table(baseline: ScoredModel | None, results: list[ScoredModel]) -> str:
     """The comparison as a Markdown table (the form docs/models.md keeps), baseline first."""
     show_ferplus = any(r.ferplus_accuracy is not None for r in results)
-    header = ["models", "val"] + (["FER+ majority"] if show_ferplus else []) + list(EMOTIONS) + ["MB", "rule"]
+    header = ["models", "val"] + (["FER+ majority"] if show_ferplus else []) + list(EMOTIONS) + ["MB", "ms", "rule"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     rows = ([(baseline, "baseline")] if baseline else []) + [(r, "passes" if r.passes else "; ".join(r.failed))
                                                             for r in results]
@@ -143,6 +171,7 @@ def markdown_table(baseline: ScoredModel | None, results: list[ScoredModel]) -> 
         cells = [" + ".join(row.members), f"{100 * row.accuracy:.2f} %"]
         if show_ferplus:
             cells.append("—" if row.ferplus_accuracy is None else f"{100 * row.ferplus_accuracy:.2f} %")
-        cells += [f"{100 * row.per_class[e]:.1f}" for e in EMOTIONS] + [f"{row.megabytes:.1f}", verdict]
+        cells += [f"{100 * row.per_class[e]:.1f}" for e in EMOTIONS] + [f"{row.megabytes:.1f}"]
+        cells += ["—" if row.ms_per_face is None else f"{row.ms_per_face:.1f}", verdict]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

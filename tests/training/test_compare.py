@@ -27,7 +27,7 @@ def evaluate(model, data) -> dict:
 def comparison(tiny_fer):
     result = runner.invoke(app, ["train", "compare", "--data", str(tiny_fer / "val"), "--model", str(SINGLE_MODEL_DIR),
                                  "--model", str(BOOST_V1), "--baseline", str(DEFAULT_MODEL_DIR), "--min-gain", "0",
-                                 "--recall-floor", "happy=0.2", "--json"])
+                                 "--max-ms", "1000", "--recall-floor", "happy=0.2", "--json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -70,18 +70,33 @@ def test_candidates_are_judged_by_the_rule_and_sorted_best_first(comparison):
     assert [row["accuracy"] for row in rows] == sorted((row["accuracy"] for row in rows), reverse=True)
     for row in rows:
         expected = (row["accuracy"] >= comparison["baseline"]["accuracy"] - 1e-9 and row["megabytes"] <= 25
-                    and row["per_class"]["happy"] > 0.2)
+                    and row["ms_per_face"] <= 1000 and row["per_class"]["happy"] > 0.2)
         assert row["passes"] is expected
         assert bool(row["failed"]) is not expected
+
+
+def test_each_model_is_timed_as_served_and_an_average_costs_its_members_together(comparison, tiny_fer):
+    rows = {tuple(row["members"]): row for row in comparison["candidates"]}
+    singles = {name: rows[(name,)]["ms_per_face"] for name in ("run4", "boost-v1")}
+    assert all(ms > 0 for ms in singles.values())
+    assert rows[("run4", "boost-v1")]["ms_per_face"] == pytest.approx(sum(singles.values()), abs=0.011)
+    # the shipped graph runs four networks per view, boost-v1 one of the same size and int8 weights
+    assert comparison["baseline"]["ms_per_face"] > singles["boost-v1"]
+    result = runner.invoke(app, ["train", "compare", "--data", str(tiny_fer / "val"), "--model", str(BOOST_V1),
+                                 "--min-gain", "0", "--max-ms", "0.001", "--json"])
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)["candidates"]
+    assert row["passes"] is False and row["failed"][-1] == f"{row['ms_per_face']:.1f} ms > 0.001 ms"
 
 
 def test_the_rule_names_every_part_a_candidate_misses():
     baseline = ScoredModel(("shipped",), 0.684, {"fear": 0.496, "sad": 0.528}, 2.5)
     rule = ShippingRule(min_gain=0.005, max_megabytes=25, recall_floors={"fear": 0.47, "sad": 0.505})
-    good = ScoredModel(("a", "b"), 0.690, {"fear": 0.48, "sad": 0.51}, 24.0)
+    good = ScoredModel(("a", "b"), 0.690, {"fear": 0.48, "sad": 0.51}, 24.0, 24.9)
     assert rule.misses(good, baseline) == ()
-    bad = ScoredModel(("a", "b", "c"), 0.688, {"fear": 0.47, "sad": 0.50}, 26.0)
-    assert rule.misses(bad, baseline) == ("val < 68.90 %", "files > 25 MB", "fear ≤ 47.0", "sad ≤ 50.5")
+    bad = ScoredModel(("a", "b", "c"), 0.688, {"fear": 0.47, "sad": 0.50}, 26.0, 25.04)
+    assert rule.misses(bad, baseline) == ("val < 68.90 %", "files > 25 MB", "25.0 ms > 25 ms", "fear ≤ 47.0",
+                                          "sad ≤ 50.5")
 
 
 def test_the_table_lists_the_baseline_and_every_subset(tiny_fer):
@@ -89,7 +104,7 @@ def test_the_table_lists_the_baseline_and_every_subset(tiny_fer):
                                  "--model", str(BOOST_V1), "--recall-floor", "fear=1"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
-    assert lines[0].startswith("| models | val | FER+ majority | angry |")
+    assert lines[0].startswith("| models | val | FER+ majority | angry |") and lines[0].endswith("| MB | ms | rule |")
     assert lines[2].startswith("| emotion |") and lines[2].endswith("| baseline |")  # the shipped model by default
     assert len(lines) == 2 + 1 + 3 + 1
     assert all("fear ≤ 100.0" in line for line in lines[3:6])  # nothing exceeds a recall of 1
@@ -103,7 +118,8 @@ def test_the_table_lists_the_baseline_and_every_subset(tiny_fer):
     (["--recall-floor", "fear=47"], "error: --recall-floor must be EMOTION=RECALL with EMOTION one of angry, disgust, "
                                     "fear, happy, neutral, sad, surprise and RECALL above 0 and at most 1, got "
                                     "'fear=47'"),
-    (["--min-gain", "-1"], "error: --min-gain must be 0-100 points and --max-mb above 0"),
+    (["--min-gain", "-1"], "error: --min-gain must be 0-100 points, --max-mb and --max-ms above 0"),
+    (["--max-ms", "0"], "error: --min-gain must be 0-100 points, --max-mb and --max-ms above 0"),
 ])
 def test_malformed_options_get_one_precise_line(tiny_fer, extra, message):
     result = runner.invoke(app, ["train", "compare", "--data", str(tiny_fer / "val"), "--model",
