@@ -35,7 +35,7 @@ from moodtunes.training.ferplus import majority_accuracy, majority_for_files
 from moodtunes.training.finalize import MODEL_FOLDER, served_folder
 
 MAX_MEMBERS = 10  # 1,023 subsets; each is an average of arrays already computed
-TIMING_FACES = 200  # timed per model after a 10-face warm-up: p50 within about 0.1 ms of 700 faces'
+TIMING_FACES = 200  # timed per model, one call each after a 10-face warm-up: seconds, not minutes, per model
 
 
 @dataclass(frozen=True)
