@@ -25,12 +25,6 @@ from moodtunes.core.settings import DEFAULT_MODEL_DIR
 from moodtunes.training.compare import served_ms_per_face
 
 
-def time_model(folder: Path, faces: list[np.ndarray]) -> tuple[float, float]:
-    """(p50, p95) ms of one predict_proba call per face, one thread, after a short warm-up: the measure
-    `moodtunes train compare` applies to its --max-ms rule."""
-    return served_ms_per_face(EmotionModel(folder, threads=1), np.asarray(faces))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", nargs="+", type=Path, default=[DEFAULT_MODEL_DIR],
@@ -38,14 +32,15 @@ def main() -> None:
     parser.add_argument("--faces", type=int, default=700)
     args = parser.parse_args()
 
-    faces = val_faces(args.faces)
+    faces = np.asarray(val_faces(args.faces))
     print(f"{'model':<28} {'version':<26} {'val':>8} {'MB':>6} {'views':>6} {'ms/face p50':>12} {'p95':>8}"
           f"   ({len(faces)} FER val faces, 1 thread, {os.cpu_count()} CPUs)")
     for folder in args.model:
         metadata = json.loads((folder / "metadata.json").read_text())
         accuracy = metadata.get("val", {}).get("accuracy")
         megabytes = (folder / "model.tflite").stat().st_size / 1e6
-        p50, p95 = time_model(folder, faces)
+        # one thread, as `moodtunes train compare` times a candidate for its --max-ms rule
+        p50, p95 = served_ms_per_face(EmotionModel(folder, threads=1), faces)
         views = 2 if metadata.get("tta_flip") else 1
         shown = os.path.relpath(folder)
         shown = shown if len(shown) <= 28 else "…" + shown[-27:]
