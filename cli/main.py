@@ -482,6 +482,9 @@ def train_compare(
     max_ms: Annotated[float, typer.Option(
         help="most milliseconds per face a candidate may take on this machine (p50, one thread, its members' times "
              "summed)")] = 25.0,
+    max_members: Annotated[Optional[int], typer.Option(
+        help="most members a candidate may average: the time budget of a slower CPU than this one (an AVX2-only "
+             "CPU fits four default-size members in 25 ms, docs/performance.md)")] = None,
     recall_floor: Annotated[Optional[list[str]], typer.Option(
         help="EMOTION=RECALL (0-1) a candidate's recall of that emotion must exceed; repeat per emotion")] = None,
     ferplus_votes: Annotated[Optional[Path], typer.Option(
@@ -496,9 +499,10 @@ def train_compare(
     from moodtunes.training.compare import ShippingRule, compare, markdown_table
 
     floors = _per_emotion("--recall-floor", recall_floor or [], "RECALL", 0.0, 1.0)
-    if not 0 <= min_gain <= 100 or not max_mb > 0 or not max_ms > 0:
-        _fail("--min-gain must be 0-100 points, --max-mb and --max-ms above 0")
-    rule = ShippingRule(min_gain=min_gain / 100, max_megabytes=max_mb, max_ms=max_ms, recall_floors=floors)
+    if not 0 <= min_gain <= 100 or not max_mb > 0 or not max_ms > 0 or (max_members is not None and max_members < 1):
+        _fail("--min-gain must be 0-100 points, --max-mb and --max-ms above 0, --max-members at least 1")
+    rule = ShippingRule(min_gain=min_gain / 100, max_megabytes=max_mb, max_ms=max_ms, max_members=max_members,
+                        recall_floors=floors)
     try:
         base, results = compare(data, model, baseline or get_settings().model_dir, rule,
                                 ferplus_votes or _votes_beside(data), threads=os.cpu_count() or 1)

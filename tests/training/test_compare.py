@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import pytest
 from typer.testing import CliRunner
@@ -99,6 +100,9 @@ def test_the_rule_names_every_part_a_candidate_misses():
     bad = ScoredModel(("a", "b", "c"), 0.688, {"fear": 0.47, "sad": 0.50}, 26.0, 25.04)
     assert rule.misses(bad, baseline) == ("val < 68.90 %", "files > 25 MB", "25.0 ms > 25 ms", "fear ≤ 47.0",
                                           "sad ≤ 50.5")
+    four_members = replace(good, members=("a", "b", "c", "d"))
+    assert replace(rule, max_members=4).misses(four_members, baseline) == ()
+    assert replace(rule, max_members=3).misses(four_members, baseline) == ("4 members > 3",)
 
 
 def test_the_table_lists_the_baseline_and_every_subset(tiny_fer):
@@ -113,6 +117,18 @@ def test_the_table_lists_the_baseline_and_every_subset(tiny_fer):
     assert lines[-1] == "0 of 3 candidates pass the rule"
 
 
+def test_a_member_limit_refuses_larger_averages(tiny_fer):
+    result = runner.invoke(app, ["train", "compare", "--data", str(tiny_fer / "val"), "--model", str(SINGLE_MODEL_DIR),
+                                 "--model", str(BOOST_V1), "--min-gain", "0", "--max-members", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    verdicts = {len(row["members"]): row["failed"] for row in json.loads(result.stdout)["candidates"]}
+    assert "2 members > 1" in verdicts[2]
+    assert not any("members" in reason for reason in verdicts[1])
+
+
+LIMITS_MESSAGE = "error: --min-gain must be 0-100 points, --max-mb and --max-ms above 0, --max-members at least 1"
+
+
 @pytest.mark.parametrize(("extra", "message"), [
     (["--recall-floor", "joy=0.5"], "error: --recall-floor must be EMOTION=RECALL with EMOTION one of angry, disgust, "
                                     "fear, happy, neutral, sad, surprise and RECALL above 0 and at most 1, got "
@@ -120,8 +136,9 @@ def test_the_table_lists_the_baseline_and_every_subset(tiny_fer):
     (["--recall-floor", "fear=47"], "error: --recall-floor must be EMOTION=RECALL with EMOTION one of angry, disgust, "
                                     "fear, happy, neutral, sad, surprise and RECALL above 0 and at most 1, got "
                                     "'fear=47'"),
-    (["--min-gain", "-1"], "error: --min-gain must be 0-100 points, --max-mb and --max-ms above 0"),
-    (["--max-ms", "0"], "error: --min-gain must be 0-100 points, --max-mb and --max-ms above 0"),
+    (["--min-gain", "-1"], LIMITS_MESSAGE),
+    (["--max-ms", "0"], LIMITS_MESSAGE),
+    (["--max-members", "0"], LIMITS_MESSAGE),
 ])
 def test_malformed_options_get_one_precise_line(tiny_fer, extra, message):
     result = runner.invoke(app, ["train", "compare", "--data", str(tiny_fer / "val"), "--model",
