@@ -397,6 +397,9 @@ def train_emotion(
     teacher_weight: Annotated[Optional[float], typer.Option(
         "--teacher-weight", help="share of each target taken from the teacher (above 0, at most 1; default 0.5)")
     ] = None,
+    augmentation: Annotated[Optional[str], typer.Option(
+        help="training augmentation: basic (±15° rotation, scale 0.9-1.1, ±10 % shift, contrast) or strong (±10°, "
+             "0.8-1.2, ±20 %, random erasing); default: the architecture's")] = None,
     mixed_precision: Annotated[Optional[bool], typer.Option(
         "--mixed-precision/--no-mixed-precision",
         help="bfloat16 compute; by default on where the CPU has native bf16 (AMX, AVX512-BF16), off elsewhere")] = None,
@@ -410,6 +413,7 @@ def train_emotion(
 ) -> None:
     """Train (or resume) an emotion model; the selected epoch is exported to OUT/model."""
     from moodtunes.core.errors import ModelError
+    from moodtunes.training.augment import RECIPES
     from moodtunes.training.train_emotion import ARCHITECTURES, default_config, train
 
     boost: dict[str, float] = {}
@@ -427,6 +431,8 @@ def train_emotion(
         if teacher is not None:
             _check_teacher(teacher)
         _check_quantization(quantization)
+        if augmentation is not None and augmentation not in RECIPES:
+            _fail(f"--augmentation must be one of {', '.join(RECIPES)}")
         boost = _per_emotion("--class-boost", class_boost or [], "FACTOR", 0.0)
     if max_hours is not None and not max_hours > 0:
         _fail("--max-hours must be above 0")
@@ -438,7 +444,7 @@ def train_emotion(
                         ("class_weight_power", class_weight_power), ("ferplus_weight", ferplus_weight),
                         ("teacher", teacher and str(teacher)), ("teacher_weight", teacher_weight),
                         ("mixed_precision", mixed_precision), ("seed", seed), ("quantization", quantization),
-                        ("class_boost", boost or None)):
+                        ("augmentation", augmentation), ("class_boost", boost or None)):
         if value is not None:
             setattr(config, name, value)
     try:

@@ -114,16 +114,25 @@ def test_cli_refuses_an_unknown_quantization(tiny_fer, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_cli_refuses_an_unknown_augmentation(tiny_fer, tmp_path):
+    result = CliRunner().invoke(app, ["train", "emotion", "--data", str(tiny_fer), "--augmentation", "heavy",
+                                      "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: --augmentation must be one of basic, strong"
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.slow
 def test_cli_resume_continues_in_place_and_refuses_to_overwrite(tiny_fer, tmp_path, monkeypatch, restore_policy):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     args = ["train", "emotion", "--data", str(tiny_fer), "--arch", "custom-cnn", "--out", "runs/a",
             "--state-dir", "kept/a", "--epochs", "1", "--batch-size", "64", "--no-mixed-precision"]
-    first = runner.invoke(app, [*args, "--quantization", "none"])
+    first = runner.invoke(app, [*args, "--quantization", "none", "--augmentation", "strong"])
     assert first.exit_code == 0, first.output
     metadata = json.loads((tmp_path / "runs/a/model/metadata.json").read_text())
     assert metadata["quantization"].startswith("none") and "val_float32" not in metadata
+    assert metadata["hyperparameters"]["augmentation"] == "strong"  # custom-cnn's own recipe is basic
     again = runner.invoke(app, args)
     assert again.exit_code == 1 and "already holds a run; continue it with --resume kept/a" in again.stderr
 
