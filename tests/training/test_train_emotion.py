@@ -106,19 +106,15 @@ def test_resumed_from_committed_state_equals_an_uninterrupted_run(tiny_fer, tmp_
             assert image.format == "PNG"
 
 
-def test_cli_refuses_an_unknown_quantization(tiny_fer, tmp_path):
-    result = CliRunner().invoke(app, ["train", "emotion", "--data", str(tiny_fer), "--quantization", "int4",
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--quantization", "int4", "error: --quantization must be one of dynamic, none"),
+    ("--augmentation", "heavy", "error: --augmentation must be one of basic, strong"),
+])
+def test_cli_refuses_an_unknown_choice(tiny_fer, tmp_path, option, value, message):
+    result = CliRunner().invoke(app, ["train", "emotion", "--data", str(tiny_fer), option, value,
                                       "--out", str(tmp_path / "run")])
     assert result.exit_code == 2
-    assert result.stderr.strip() == "error: --quantization must be one of dynamic, none"
-    assert not (tmp_path / "run").exists()
-
-
-def test_cli_refuses_an_unknown_augmentation(tiny_fer, tmp_path):
-    result = CliRunner().invoke(app, ["train", "emotion", "--data", str(tiny_fer), "--augmentation", "heavy",
-                                      "--out", str(tmp_path / "run")])
-    assert result.exit_code == 2
-    assert result.stderr.strip() == "error: --augmentation must be one of basic, strong"
+    assert result.stderr.strip() == message
     assert not (tmp_path / "run").exists()
 
 
