@@ -32,6 +32,12 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     raise typer.Exit(code)
 
 
+def _check_choice(option: str, value: str | None, choices) -> None:
+    """Refuse a value outside ``choices`` with one line naming them all; None means the option was left out."""
+    if value is not None and value not in choices:
+        _fail(f"{option} must be one of {', '.join(choices)}")
+
+
 @app.callback()
 def main(
     ctx: typer.Context,
@@ -112,8 +118,7 @@ def recommend(
     from moodtunes.core.errors import ImageRejected
     from moodtunes.core.mood import STRATEGIES
 
-    if strategy is not None and strategy not in STRATEGIES:
-        _fail(f"--strategy must be one of {', '.join(STRATEGIES)}")
+    _check_choice("--strategy", strategy, STRATEGIES)
     try:
         data = photo.read_bytes()
     except OSError as exc:
@@ -327,8 +332,7 @@ def worker(
 def _check_quantization(quantization: str | None) -> None:
     from moodtunes.training.finalize import QUANTIZATIONS
 
-    if quantization is not None and quantization not in QUANTIZATIONS:
-        _fail(f"--quantization must be one of {', '.join(QUANTIZATIONS)}")
+    _check_choice("--quantization", quantization, QUANTIZATIONS)
 
 
 def _check_teacher(teacher: Path) -> None:
@@ -418,8 +422,7 @@ def train_emotion(
 
     boost: dict[str, float] = {}
     if resume is None:
-        if arch not in ARCHITECTURES:
-            _fail(f"--arch must be one of {', '.join(ARCHITECTURES)}")
+        _check_choice("--arch", arch, ARCHITECTURES)
         if weights not in ("imagenet", "none"):
             _fail("--weights must be imagenet or none")
         if ferplus_weight is not None and not 0 <= ferplus_weight < 0.5:
@@ -431,8 +434,7 @@ def train_emotion(
         if teacher is not None:
             _check_teacher(teacher)
         _check_quantization(quantization)
-        if augmentation is not None and augmentation not in RECIPES:
-            _fail(f"--augmentation must be one of {', '.join(RECIPES)}")
+        _check_choice("--augmentation", augmentation, RECIPES)
         boost = _per_emotion("--class-boost", class_boost or [], "FACTOR", 0.0)
     if max_hours is not None and not max_hours > 0:
         _fail("--max-hours must be above 0")
