@@ -423,8 +423,7 @@ def train_emotion(
     boost: dict[str, float] = {}
     if resume is None:
         _check_choice("--arch", arch, ARCHITECTURES)
-        if weights not in ("imagenet", "none"):
-            _fail("--weights must be imagenet or none")
+        _check_choice("--weights", weights, ("imagenet", "none"))
         if ferplus_weight is not None and not 0 <= ferplus_weight < 0.5:
             _fail("--ferplus-weight must be at least 0 and below 0.5 (the original label keeps the majority)")
         if teacher_weight is not None and not 0 < teacher_weight <= 1:

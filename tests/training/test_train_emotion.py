@@ -109,6 +109,7 @@ def test_resumed_from_committed_state_equals_an_uninterrupted_run(tiny_fer, tmp_
 @pytest.mark.parametrize(("option", "value", "message"), [
     ("--quantization", "int4", "error: --quantization must be one of dynamic, none"),
     ("--augmentation", "heavy", "error: --augmentation must be one of basic, strong"),
+    ("--weights", "places365", "error: --weights must be one of imagenet, none"),
 ])
 def test_cli_refuses_an_unknown_choice(tiny_fer, tmp_path, option, value, message):
     result = CliRunner().invoke(app, ["train", "emotion", "--data", str(tiny_fer), option, value,
